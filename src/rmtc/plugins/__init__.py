@@ -1,0 +1,5 @@
+"""Plug-in registries fed by entry points; see :mod:`rmtc.plugins.registry`."""
+
+from rmtc.plugins.registry import GROUPS, LoadFailure, PluginReport, Registry, registry
+
+__all__ = ["GROUPS", "LoadFailure", "PluginReport", "Registry", "registry"]

@@ -1,0 +1,142 @@
+"""Value types that cross the store boundary. Plain frozen dataclasses: they travel as JSON too."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from rmtc.core.entities import Entity
+from rmtc.core.ids import EntityId
+from rmtc.core.kinds import Kind, Relation
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """``src --relation--> dst``. ``attrs`` qualify it (a paired member's ``role`` and ``pair``)."""
+
+    src: EntityId
+    relation: Relation
+    dst: EntityId
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+    created_at: datetime | None = None
+    created_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One line of the append-only audit log: who did what to which entity, when."""
+
+    action: str
+    actor: str
+    at: datetime
+    target: EntityId | None = None
+    project: str = "default"
+    detail: Mapping[str, Any] = field(default_factory=dict)
+    seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MetricPoint:
+    key: str
+    step: int
+    value: float
+    at: datetime | None = None
+
+
+RunState = Literal["created", "running", "finished", "failed", "killed"]
+
+
+@dataclass(frozen=True, slots=True)
+class RunStatus:
+    run: EntityId
+    state: RunState
+    updated_at: datetime
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WriteBatch:
+    """Everything one logical write records, committed in one transaction.
+
+    Entities whose natural key already exists with the same content hash are not written again: the
+    existing entity stands for them, and edges and audit events in the batch that named the new id
+    are redirected to it (see :class:`WriteResult`). ``params`` indexes run parameters for search.
+    """
+
+    entities: Sequence[Entity] = ()
+    edges: Sequence[Edge] = ()
+    audit: Sequence[AuditEvent] = ()
+    statuses: Sequence[RunStatus] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What a batch became: ``entities`` in the batch's order, each the stored one (new or existing);
+    ``created`` counts those actually inserted; ``edges_created`` the new edges."""
+
+    entities: Sequence[Entity]
+    created: int
+    edges_created: int
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of results; pass ``next_cursor`` back to get the next, ``None`` when there is none."""
+
+    items: Sequence[T]
+    next_cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EntityQuery:
+    """A filter over entities; every set field must match (AND).
+
+    ``name_like`` matches case-insensitively anywhere in the name; ``id_prefix`` matches the start of
+    the UUID's canonical text; ``fields`` matches kind-specific fields by equality (e.g.
+    ``{"sequence": "/shots/sh010/plate.####.exr"}``); ``ids`` restricts to a set of ids.
+    """
+
+    kind: Kind | None = None
+    project: str | None = None
+    name: str | None = None
+    name_like: str | None = None
+    version: int | None = None
+    key: str | None = None
+    content_hash: str | None = None
+    id_prefix: str | None = None
+    ids: Sequence[EntityId] | None = None
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    newest_first: bool = False
+
+
+ParamValue = str | int | float | bool
+
+
+@dataclass(frozen=True, slots=True)
+class RunQuery:
+    """Find runs by parameter values and latest metric values.
+
+    ``params`` must all be equal; ``metrics`` are ``(key, op, value)`` with op one of
+    ``< <= > >= = !=`` against each metric's latest value.
+    """
+
+    project: str | None = None
+    run_type: str | None = None
+    params: Mapping[str, ParamValue] = field(default_factory=dict)
+    metrics: Sequence[tuple[str, str, float]] = ()
+    states: Sequence[RunState] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class WalkStep:
+    """One entity reached by a walk: how far, and by which edge it was first reached."""
+
+    entity: EntityId
+    depth: int
+    via: Edge | None
