@@ -107,3 +107,13 @@ PROVENANCE_RELATIONS: frozenset[Relation] = frozenset(
         Relation.VERSION_OF,
     }
 )
+
+#: Relations whose edge points from a part to the whole made of it (``asset member_of version``). For
+#: every other relation the edge's dst is upstream of its src; for these the src is upstream of the dst,
+#: so an upstream walk follows them from dst to src and a downstream walk from src to dst.
+UPSTREAM_AT_SRC: frozenset[Relation] = frozenset({Relation.MEMBER_OF})
+
+
+def upstream_of(relation: Relation) -> str:
+    """Which end of an edge of ``relation`` is upstream: ``"dst"`` or ``"src"``."""
+    return "src" if relation in UPSTREAM_AT_SRC else "dst"

@@ -110,8 +110,13 @@ class MetadataStore(Protocol):
         max_depth: int | None = None,
         project: str | None = None,
     ) -> list[WalkStep]:
-        """Every entity reachable from ``start``: ``up`` follows edges src -> dst (towards sources),
-        ``down`` follows them backwards (towards what was made from it).
+        """Every entity reachable from ``start``: ``up`` walks towards sources, ``down`` towards what was
+        made from them.
+
+        Upstream is the edge's dst for every relation except those in
+        :data:`rmtc.core.kinds.UPSTREAM_AT_SRC` (``member_of``: an asset is upstream of the dataset
+        version it is a member of), so ``up`` follows most edges src -> dst and ``member_of`` dst -> src,
+        and ``down`` the reverse of each.
 
         Each entity appears once, at its smallest depth, with one edge that reached it; the start
         entities themselves are not included. Cycle-safe. When ``project`` is set, the walk never

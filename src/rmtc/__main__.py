@@ -1,0 +1,5 @@
+"""``python -m rmtc`` runs the command line."""
+
+from rmtc.cli.main import run
+
+run()

@@ -1,0 +1,1 @@
+"""The ``rmtc`` command line: one module per noun under :mod:`rmtc.cli.commands`."""

@@ -1,0 +1,1 @@
+"""Ingest: files, folders and frame sequences into assets, by copy or by reference."""
