@@ -230,6 +230,25 @@ class Tracker:
             )
         return entity
 
+    def resolve_named(self, ref: RefLike, kind: Kind) -> Entity:
+        """Like :meth:`resolve`, but a bare name (``plates``, ``plates@2``) means ``kind:name``.
+
+        Used where the kind is obvious from the context (``rmtc dataset snapshot plates``); a bare
+        text that names nothing of ``kind`` is then tried as a UUID or prefix.
+        """
+        if isinstance(ref, str) and ":" not in ref and not ref.startswith("rmtc://"):
+            try:
+                return self.resolve(f"{kind.value}:{ref}")
+            except NotFound:
+                try:
+                    parsed = Ref.parse(ref)
+                except InvalidInput:
+                    raise NotFound(
+                        f"{kind.value}:{ref} matches nothing", hint=f"list them with `rmtc ls {kind.value}`"
+                    ) from None
+                return self.resolve(parsed)
+        return self.resolve(ref)
+
     def _resolve(self, ref: Ref) -> Entity:
         if ref.id is not None:
             return self.get(ref.id)

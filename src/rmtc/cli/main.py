@@ -11,6 +11,7 @@ import os
 import sys
 
 import typer
+from typer.exceptions import TyperException
 
 from rmtc.cli.commands import datasets, entities, ingest, parties, project, runs, trace
 from rmtc.cli.output import err_console
@@ -62,7 +63,7 @@ trace.register(app)
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (``python -m rmtc`` and the console script call this)."""
     try:
-        app(args=argv, standalone_mode=False, obj=CliState())
+        rc = app(args=argv, standalone_mode=False, obj=CliState())
     except RmtcError as exc:
         err_console.print(f"[bold red]error:[/] {exc.one_line()}", markup=True, highlight=False)
         return exc.exit_code
@@ -74,19 +75,19 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err_console.print("interrupted")
         return 130
+    except TyperException as exc:  # usage errors: the parser's own message and usage line
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        return int(getattr(exc, "exit_code", 2))
     except Exception as exc:  # the last line of defence: one line, never a traceback
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return exc.exit_code
         if os.environ.get("RMTC_DEBUG"):
             raise
         err_console.print(
             f"error: unexpected {type(exc).__name__}: {exc}; rerun with RMTC_DEBUG=1 for details"
         )
         return 70
-    return 0
+    return rc if isinstance(rc, int) else 0
 
 
 def run() -> None:

@@ -114,7 +114,7 @@ def _describe(ep: EntryPoint) -> str:
     return f"{ep.value} ({owner})"
 
 
-def registry(group: str) -> Registry:
+def registry_for(group: str) -> Registry:
     """A fresh registry for a group; the composition root (:func:`rmtc.open`) owns the instances."""
     if group not in GROUPS:
         raise InvalidInput(f"unknown plug-in group {group!r}", hint=f"use one of: {', '.join(GROUPS)}")

@@ -65,7 +65,7 @@ class Datasets:
             return found
 
     def get(self, ref: RefLike) -> Dataset:
-        entity = self.t.resolve(ref)
+        entity = self.t.resolve_named(ref, Kind.DATASET)
         if isinstance(entity, DatasetVersion):
             entity = self.dataset_of(entity)
         if not isinstance(entity, Dataset):

@@ -48,7 +48,7 @@ class Parties:
 
     def talent(self, ref: RefLike) -> Party:
         """A talent by reference; a bare name is read as ``party:NAME``."""
-        entity = self.t.resolve(_as_party_ref(ref), Kind.PARTY)
+        entity = self.t.resolve(self.t.resolve_named(ref, Kind.PARTY), Kind.PARTY)
         assert isinstance(entity, Party)
         return entity
 
@@ -109,7 +109,7 @@ class Parties:
         return stored
 
     def license(self, ref: RefLike) -> License:
-        entity = self.t.resolve(_as_ref(ref, "license"), Kind.LICENSE)
+        entity = self.t.resolve(self.t.resolve_named(ref, Kind.LICENSE), Kind.LICENSE)
         assert isinstance(entity, License)
         return entity
 
@@ -126,22 +126,3 @@ class Parties:
         edges = [self.t.edge(self.t.resolve(x), Relation.GOVERNED_BY, lic) for x in targets]
         result = self.t.record(edges=edges, action="govern", target=lic, detail={"targets": len(edges)})
         return result.edges_created
-
-
-def _as_ref(ref: RefLike, kind: str) -> RefLike:
-    """A bare name (no ``:``, not a UUID-looking prefix) is read as ``kind:name``."""
-    if isinstance(ref, str) and ":" not in ref:
-        try:
-            from rmtc.core.ids import Ref
-
-            parsed = Ref.parse(ref)
-            if parsed.id is not None:
-                return ref
-        except InvalidInput:
-            pass
-        return f"{kind}:{ref}"
-    return ref
-
-
-def _as_party_ref(ref: RefLike) -> RefLike:
-    return _as_ref(ref, "party")
