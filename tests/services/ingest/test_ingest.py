@@ -149,7 +149,7 @@ def test_four_processes_ingesting_into_one_sqlite_project_lose_nothing(project_d
         for f in folders
     ]
     results = [p.communicate(timeout=300) for p in procs]
-    for proc, (out, err) in zip(procs, results, strict=True):
+    for proc, (_out, err) in zip(procs, results, strict=True):
         assert proc.returncode == 0, err
         assert "locked" not in err
     expected = {hash_bytes(f.read_bytes()) for folder in folders for f in folder.iterdir()}
