@@ -106,14 +106,16 @@ def main(argv: list[str] | None = None) -> int:
     _cli(store, "trace", run_id, "--up", "--depth", "1")
     _cli(store, "verify")
 
+    exe = Path(sys.executable).parent / "rmtc"
     console.print(
         "\n[bold green]demo complete.[/] Next, try:\n"
         f"  cd {store}\n"
-        "  ../../.venv/bin/rmtc ls asset               # every frame, hashed and tagged\n"
-        "  ../../.venv/bin/rmtc dataset show demo-plates@1\n"
-        f"  ../../.venv/bin/rmtc trace {run_id[:8]}          # the run, up to the talents and licences\n"
-        "  ../../.venv/bin/rmtc log                    # the audit log\n"
-        f"Footage: {footage}   Project: {store / '.rmtc'}"
+        f"  {exe} ls asset                  # every frame, hashed and tagged\n"
+        f"  {exe} dataset show demo-plates@1\n"
+        f"  {exe} trace {run_id[:8]}            # the run, up to the talents and licences\n"
+        f"  {exe} log                       # the audit log\n"
+        f"Footage: {footage}\nProject: {store / '.rmtc'}",
+        soft_wrap=True,
     )
     return 0
 

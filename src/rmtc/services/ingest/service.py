@@ -8,6 +8,7 @@ so a re-run after a crash completes the work without duplicates or orphans.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -111,16 +112,9 @@ class Ingestor:
         report = IngestReport(by_reference=by_reference)
         if progress is not None:
             progress.start(len(sources), sum(_size(s.path) for s in sources))
-        probe = self._media_probe() if probe_media else None
-        with ThreadPoolExecutor(self.workers, thread_name_prefix="rmtc-ingest") as pool:
-            pending: deque[list[Future[_Hashed | tuple[str, str]]]] = deque()
-            for start in range(0, len(sources), BATCH):
-                chunk = sources[start : start + BATCH]
-                pending.append([pool.submit(self._store_bytes, s, by_reference) for s in chunk])
-                if len(pending) > 1:
-                    self._record(pending.popleft(), report, parties, lics, probe, progress)
-            while pending:
-                self._record(pending.popleft(), report, parties, lics, probe, progress)
+        with contextlib.ExitStack() as stack:
+            probe = self._media_probe(stack) if probe_media else None
+            self._hash_and_record(sources, report, parties, lics, probe, progress)
         if ds is not None and report.files:
             for start in range(0, len(report.files), BATCH * 10):
                 chunk_ids = [f.asset for f in report.files[start : start + BATCH * 10]]
@@ -140,6 +134,26 @@ class Ingestor:
         if progress is not None:
             progress.finish()
         return report
+
+    def _hash_and_record(
+        self,
+        sources: Sequence[SourceFile],
+        report: IngestReport,
+        parties: Sequence[Entity],
+        lics: Sequence[Entity],
+        probe: MediaProbe | None,
+        progress: Progress | None,
+    ) -> None:
+        """Hash (and copy) one batch in the pool while the previous batch is probed and recorded."""
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="rmtc-ingest") as pool:
+            pending: deque[list[Future[_Hashed | tuple[str, str]]]] = deque()
+            for start in range(0, len(sources), BATCH):
+                chunk = sources[start : start + BATCH]
+                pending.append([pool.submit(self._store_bytes, s, report.by_reference) for s in chunk])
+                if len(pending) > 1:
+                    self._record(pending.popleft(), report, parties, lics, probe, progress)
+            while pending:
+                self._record(pending.popleft(), report, parties, lics, probe, progress)
 
     def _store_bytes(self, src: SourceFile, by_reference: bool) -> _Hashed | tuple[str, str]:
         """Hash (reference) or hash-and-copy (copy) one file; a failure is returned, not raised, so one
@@ -202,14 +216,16 @@ class Ingestor:
         if progress is not None:
             progress.advance(len(futures), sum(h.size for h in hashed))
 
-    def _media_probe(self) -> MediaProbe | None:
+    def _media_probe(self, stack: contextlib.ExitStack) -> MediaProbe | None:
+        """The injected probe, else one pool of sandboxed probe workers kept for the whole ingest."""
         if self._probe is not None:
             return self._probe
         try:
-            from rmtc.vfx.media import probe_many
+            from rmtc.vfx.media import ProbePool
         except ImportError:  # the vfx extra is not installed: assets are recorded without media info
             return None
-        return probe_many
+        pool = stack.enter_context(ProbePool())
+        return pool.probe
 
     @staticmethod
     def _probe_batch(probe: MediaProbe | None, hashed: list[_Hashed]) -> list[dict[str, Any]]:
