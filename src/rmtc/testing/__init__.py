@@ -1,0 +1,1 @@
+"""Test helpers that facilities can run against their own implementations."""

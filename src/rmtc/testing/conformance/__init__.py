@@ -1,0 +1,1 @@
+"""Conformance suites: the same tests for every implementation of a protocol (see STYLE.md, point 5)."""
