@@ -166,3 +166,8 @@ BY_CODE: dict[str, type[RmtcError]] = {
         SchemaTooNew,
     )
 }
+
+
+class RmtcWarning(UserWarning):
+    """Something worth knowing that is not an error (an unknown SPDX id read as granting nothing).
+    The CLI prints each as one ``warning:`` line."""

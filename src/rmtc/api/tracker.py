@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from rmtc.services.ingest.service import Ingestor
     from rmtc.services.lineage import Lineage
     from rmtc.services.parties import Parties
+    from rmtc.services.purge import Purger
+    from rmtc.services.revoke import Revoker
+    from rmtc.services.rights import Rights
     from rmtc.services.runs import Runs
     from rmtc.services.verify import Verifier
 
@@ -85,6 +88,24 @@ class Tracker:
         from rmtc.services.parties import Parties
 
         return Parties(self)
+
+    @functools.cached_property
+    def rights(self) -> Rights:
+        from rmtc.services.rights import Rights
+
+        return Rights(self)
+
+    @functools.cached_property
+    def revoker(self) -> Revoker:
+        from rmtc.services.revoke import Revoker
+
+        return Revoker(self)
+
+    @functools.cached_property
+    def purger(self) -> Purger:
+        from rmtc.services.purge import Purger
+
+        return Purger(self)
 
     @functools.cached_property
     def runs(self) -> Runs:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 
 import typer
 from typer.exceptions import TyperException
 
-from rmtc.cli.commands import datasets, entities, ingest, parties, project, runs, trace
+from rmtc.cli.commands import datasets, entities, ingest, parties, project, rights, runs, trace
 from rmtc.cli.output import err_console
 from rmtc.cli.state import CliState, state
 from rmtc.errors import RmtcError
@@ -58,10 +59,16 @@ app.add_typer(parties.talent_app, name="talent")
 app.add_typer(parties.license_app, name="license")
 app.add_typer(runs.app, name="run")
 trace.register(app)
+rights.register(app)
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:
+    err_console.print(f"warning: {message}", markup=False)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (``python -m rmtc`` and the console script call this)."""
+    warnings.showwarning = _show_warning  # type: ignore[assignment]
     try:
         rc = app(args=argv, standalone_mode=False, obj=CliState())
     except RmtcError as exc:

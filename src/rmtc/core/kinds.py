@@ -117,3 +117,19 @@ UPSTREAM_AT_SRC: frozenset[Relation] = frozenset({Relation.MEMBER_OF})
 def upstream_of(relation: Relation) -> str:
     """Which end of an edge of ``relation`` is upstream: ``"dst"`` or ``"src"``."""
     return "src" if relation in UPSTREAM_AT_SRC else "dst"
+
+
+#: What an artefact is *materially* made of (DESIGN.md, "Rights"): an edge of relation ``r`` carries
+#: rights and likeness only when its downstream end is of one of ``MATERIAL[r]``'s kinds. So a dataset
+#: version carries its members (``member_of``) and its dataset's terms (``version_of``), but not the
+#: parent it was filtered from (its ``derived_from``/``generated_by`` history), so an asset a filter
+#: dropped never taints it; a run carries its inputs; outputs carry the run or inference that made them;
+#: variants carry exactly what they convert.
+MATERIAL: dict[Relation, frozenset[Kind]] = {
+    Relation.MEMBER_OF: frozenset({Kind.DATASET_VERSION}),
+    Relation.VERSION_OF: frozenset({Kind.DATASET_VERSION, Kind.MODEL_VERSION}),
+    Relation.USED: frozenset({Kind.RUN, Kind.INFERENCE}),
+    Relation.GENERATED_BY: frozenset({Kind.ASSET, Kind.WEIGHTS, Kind.CHECKPOINT, Kind.MODEL_VERSION}),
+    Relation.DERIVED_FROM: frozenset({Kind.ASSET, Kind.WEIGHTS, Kind.CHECKPOINT, Kind.MODEL_VERSION}),
+    Relation.VARIANT_OF: frozenset({Kind.ASSET, Kind.WEIGHTS, Kind.MODEL_VERSION}),
+}

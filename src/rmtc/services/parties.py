@@ -6,13 +6,15 @@ governs). Deciding what those facts allow is the rights service's job.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Literal
 
+from rmtc.core import spdx
 from rmtc.core.entities import License, Party
 from rmtc.core.kinds import Kind, Relation
-from rmtc.errors import Conflict, InvalidInput
+from rmtc.errors import Conflict, InvalidInput, RmtcWarning
 
 if TYPE_CHECKING:
     from rmtc.api.tracker import RefLike, Tracker
@@ -74,6 +76,15 @@ class Parties:
             raise InvalidInput(
                 f"licence {name!r} finishes ({finish}) before it starts ({start})",
                 hint="swap the dates or correct one",
+            )
+        self.t.rights.validate([*grants, *excludes])
+        if spdx_id and not (grants or excludes or mode == "deny") and spdx.lookup(spdx_id) is None:
+            warnings.warn(
+                f"SPDX id {spdx_id!r} is not one rmtc knows: licence {name!r} is recorded as a custom "
+                "licence "
+                "that grants nothing; list its terms with --grants/--excludes",
+                RmtcWarning,
+                stacklevel=2,
             )
         overlap = set(grants) & set(excludes)
         if overlap:

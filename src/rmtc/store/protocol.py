@@ -15,12 +15,12 @@ that already exists with other content or an edge that would close a ``derived_f
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from rmtc.core.entities import Entity
 from rmtc.core.ids import EntityId
-from rmtc.core.kinds import Relation
+from rmtc.core.kinds import Kind, Relation
 from rmtc.store.types import (
     AuditEvent,
     Edge,
@@ -109,6 +109,7 @@ class MetadataStore(Protocol):
         relations: Sequence[Relation] | None = None,
         max_depth: int | None = None,
         project: str | None = None,
+        through: Mapping[Relation, Collection[Kind]] | None = None,
     ) -> list[WalkStep]:
         """Every entity reachable from ``start``: ``up`` walks towards sources, ``down`` towards what was
         made from them.

@@ -1,0 +1,172 @@
+"""Consent withdrawn: what a revoked licence (or a talent's every agreement) touches, and how to rebuild.
+
+The impact set is everything downstream of what the licences govern (and, for a talent, of every asset
+depicting them), through the same material edges rights follow, grouped by kind. The retrain plan
+proposes, for each affected dataset version, a new version without the affected assets, and for each
+affected model the run to repeat with the same parameters on it. Applying records the revocation (an
+operational flag on each licence, with its date and reason, and an audit event: history is never
+rewritten) and blocks every affected model version so nothing publishes or infers with it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from rmtc.core.entities import Entity, License, Party, Run
+from rmtc.core.ids import EntityId
+from rmtc.core.kinds import MATERIAL, Kind, Relation
+from rmtc.errors import Conflict, InvalidInput
+from rmtc.services.upstream import _edges, _get
+
+if TYPE_CHECKING:
+    from rmtc.api.tracker import RefLike, Tracker
+
+_GROUPS = {
+    Kind.DATASET_VERSION: "dataset_versions",
+    Kind.RUN: "runs",
+    Kind.WEIGHTS: "weights",
+    Kind.CHECKPOINT: "checkpoints",
+    Kind.MODEL_VERSION: "model_versions",
+    Kind.INFERENCE: "inferences",
+    Kind.ASSET: "output_frames",
+}
+
+
+@dataclass
+class Impact:
+    licenses: list[License]
+    talent: Party | None
+    sources: list[EntityId]
+    downstream: dict[str, list[Entity]] = field(default_factory=dict)
+    plan: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    applied: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "licenses": [{"id": str(x.id), "kind": "license", "label": x.label} for x in self.licenses],
+            "talent": {"id": str(self.talent.id), "kind": "party", "label": self.talent.label}
+            if self.talent
+            else None,
+            "affected_sources": len(self.sources),
+            "impact": {
+                g: [{"id": str(e.id), "kind": e.kind.value, "label": e.label} for e in es]
+                for g, es in self.downstream.items()
+            },
+            "plan": self.plan,
+            "applied": self.applied,
+        }
+
+
+class Revoker:
+    def __init__(self, tracker: Tracker):
+        self.t = tracker
+
+    def revoke(
+        self, ref: RefLike, *, reason: str = "", at: date | None = None, dry_run: bool = False
+    ) -> Impact:
+        """Compute the impact and plan of revoking a licence, or every licence of a talent; apply it
+        unless ``dry_run``.
+
+        Raises:
+            Conflict: the licence (or every licence of the talent) is already revoked.
+            InvalidInput: the reference is neither a licence nor a talent.
+        """
+        target = self.t.resolve(ref)
+        when = at or self.t.clock.now().date()
+        if isinstance(target, License):
+            licenses, talent = [target], None
+        elif isinstance(target, Party):
+            ids = [e.src for e in _edges(self.t, dst=[target.id], relations=[Relation.ATTRIBUTED_TO])]
+            licenses = [x for x in _get(self.t, ids).values() if isinstance(x, License)]
+            talent = target
+        else:
+            raise InvalidInput(
+                f"{target.label} is neither a licence nor a talent", hint="revoke license:NAME or a talent"
+            )
+        flags = self.t.store.get_flags([x.id for x in licenses])
+        live = [x for x in licenses if "revoked" not in flags.get(x.id, {})]
+        if licenses and not live:
+            when_done = flags[licenses[0].id]["revoked"].get("at")
+            raise Conflict(f"{target.label} is already revoked (on {when_done})", hint="nothing to do")
+        sources = [
+            e.src for e in _edges(self.t, dst=[x.id for x in licenses], relations=[Relation.GOVERNED_BY])
+        ]
+        if talent is not None:
+            sources += [e.src for e in _edges(self.t, dst=[talent.id], relations=[Relation.DEPICTS])]
+        sources = list(dict.fromkeys(sources))
+        impact = Impact(live, talent, sources)
+        reached = (
+            self.t.store.walk(sources, "down", through=MATERIAL, project=self.t.project) if sources else []
+        )
+        found = _get(self.t, [s.entity for s in reached])
+        grouped: dict[str, list[Entity]] = defaultdict(list)
+        for step in reached:
+            e = found.get(step.entity)
+            if e is not None and e.kind in _GROUPS:
+                grouped[_GROUPS[e.kind]].append(e)
+        impact.downstream = {g: sorted(es, key=lambda e: e.label) for g, es in grouped.items()}
+        impact.plan = self._plan(set(sources), impact.downstream)
+        if not dry_run:
+            self._apply(impact, reason, when)
+        return impact
+
+    def _plan(
+        self, affected: set[EntityId], downstream: dict[str, list[Entity]]
+    ) -> dict[str, list[dict[str, Any]]]:
+        datasets = []
+        replaced: dict[str, str] = {}
+        for version in downstream.get("dataset_versions", []):
+            members = self.t.datasets.members(version)
+            drop = [
+                m for m in members if m.asset in affected or (m.target is not None and m.target in affected)
+            ]
+            if not drop:
+                continue  # affected through a derived input, not its own members: rebuilt by its run
+            label = f"{version.name}@next (without {len(drop)} member(s))"
+            replaced[str(version.id)] = label
+            datasets.append(
+                {
+                    "version": {"id": str(version.id), "label": version.label},
+                    "drop": [str(m.asset) for m in drop],
+                    "keep": len(members) - len(drop),
+                    "proposed": label,
+                }
+            )
+        runs = []
+        for run in downstream.get("runs", []):
+            if not isinstance(run, Run) or run.run_type not in ("training", "fine-tuning"):
+                continue
+            inputs = [e.dst for e in self.t.store.find_edges(src=[run.id], relations=[Relation.USED])]
+            runs.append(
+                {
+                    "run": {"id": str(run.id), "label": run.label},
+                    "run_type": run.run_type,
+                    "params": dict(run.params),
+                    "inputs": [{"from": str(i), "to": replaced.get(str(i), str(i))} for i in inputs],
+                }
+            )
+        blocked = [{"id": str(m.id), "label": m.label} for m in downstream.get("model_versions", [])]
+        return {"datasets": datasets, "runs": runs, "block": blocked}
+
+    def _apply(self, impact: Impact, reason: str, when: date) -> None:
+        flag = {"at": when.isoformat(), "reason": reason, "by": self.t.user}
+        for lic in impact.licenses:
+            self.t.store.set_flag(lic.id, "revoked", flag)
+        for mv in impact.downstream.get("model_versions", []):
+            self.t.store.set_flag(mv.id, "blocked", {**flag, "licenses": [x.name for x in impact.licenses]})
+        target = impact.talent or (impact.licenses[0] if impact.licenses else None)
+        self.t.record(
+            action="revoke",
+            target=target,
+            detail={
+                "reason": reason,
+                "at": when.isoformat(),
+                "licenses": [str(x.id) for x in impact.licenses],
+                "impact": {g: len(es) for g, es in impact.downstream.items()},
+                "blocked": len(impact.downstream.get("model_versions", [])),
+            },
+        )
+        impact.applied = True
