@@ -26,6 +26,7 @@ from rmtc.store.types import AuditEvent, Edge, EntityQuery, Page, RunStatus, Wri
 
 if TYPE_CHECKING:
     from rmtc.services.datasets import Datasets
+    from rmtc.services.derive import Deriver
     from rmtc.services.ingest.service import Ingestor
     from rmtc.services.lineage import Lineage
     from rmtc.services.parties import Parties
@@ -94,6 +95,12 @@ class Tracker:
         from rmtc.services.rights import Rights
 
         return Rights(self)
+
+    @functools.cached_property
+    def deriver(self) -> Deriver:
+        from rmtc.services.derive import Deriver
+
+        return Deriver(self)
 
     @functools.cached_property
     def revoker(self) -> Revoker:

@@ -84,6 +84,37 @@ def snapshot(
         output.console.print(f"{v.label}: {v.member_count} member(s), hash {v.content_hash} ({v.id})")
 
 
+@app.command("derive")
+def derive(
+    ctx: typer.Context,
+    dataset: str = typer.Argument(..., help="The dataset the new version belongs to (created if new)."),
+    parents: list[str] = typer.Option(..., "--from", help="A parent version, NAME@VERSION (repeatable)."),
+    include_talent: list[str] = typer.Option([], "--include-talent", help="Keep only frames showing them."),
+    exclude_talent: list[str] = typer.Option([], "--exclude-talent", help="Drop frames showing them."),
+    frames: str | None = typer.Option(None, "--frames", "-f", help="Keep only these frames, e.g. 1001-1050."),
+    transform: list[str] = typer.Option(
+        [], "--transform", help="crop=x,y,w,h | resize=w,h | colour=SRC:DST (repeatable, in order)."
+    ),
+    message: str = typer.Option("", "--message", "-m", help="Why this version exists."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Derive a new version by filtering and transforming others, recorded as a curation run."""
+    from rmtc.services.derive import Derivation
+
+    ops = []
+    for item in transform:
+        name, sep, arg = item.partition("=")
+        if not sep:
+            raise InvalidInput(f"transform {item!r} is not NAME=ARGS", hint="e.g. --transform resize=128,128")
+        ops.append((name.strip(), arg.strip()))
+    how = Derivation(tuple(include_talent), tuple(exclude_talent), frames, tuple(ops))
+    v = tracker(ctx).deriver.derive(dataset, [_ref(p) for p in parents], how, message=message)
+    if json_out:
+        output.print_json(v.to_json())
+    else:
+        output.console.print(f"{v.label}: {v.member_count} member(s), derived ({v.id})")
+
+
 @app.command("ls")
 def ls(ctx: typer.Context, json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """List datasets with their latest version."""
