@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # torch is pinned and installed before the package: a loose requirement would pull a multi-GB CUDA build.
 TORCH  := torch==2.13.0
-EXTRAS := vfx,ml,postgres,test
+EXTRAS := vfx,ml,postgres,standards,test
 STAMP  := $(VENV)/.installed
 
 .PHONY: demo test lint bench install system-deps clean

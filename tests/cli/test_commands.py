@@ -134,3 +134,26 @@ def test_every_command_has_help_and_is_documented(name, command):
     assert (command.help or "").strip(), f"rmtc {name} has no help text"
     docs = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
     assert f"rmtc {name}" in docs, f"rmtc {name} is missing from docs/cli.md"
+
+
+def test_export_writes_a_standard_document_atomically(cli, tmp_path):
+    cli.json("ingest", _plate(tmp_path / "sh010", n=1), "--dataset", "d")
+    cli("dataset", "snapshot", "d")
+    target = tmp_path / "prov.json"
+    cli("export", "dataset:d@1", "--format", "prov-json", "-o", str(target))
+    import json
+
+    assert "entity" in json.loads(target.read_text())
+    _, err = cli("export", "dataset:d@1", "--format", "yaml", expect=2)
+    assert "prov-json" in err
+
+
+def test_trace_renders_dot_and_shortest_paths(cli, tmp_path):
+    cli("talent", "add", "ava")
+    cli("license", "add", "l", "--grants", "training", "--party", "ava")
+    cli.json("ingest", _plate(tmp_path / "sh010", n=1), "--talent", "ava", "--license", "l", "--dataset", "d")
+    cli("dataset", "snapshot", "d")
+    out, _ = cli("trace", "dataset:d@1", "--up", "--format", "dot")
+    assert out.startswith("digraph provenance")
+    path = cli.json("trace", "dataset:d@1", "--to", "party:ava")
+    assert [p["kind"] for p in path] == ["dataset_version", "asset", "party"]

@@ -20,6 +20,28 @@ if TYPE_CHECKING:
 
 Direction = Literal["up", "down", "both"]
 
+#: One colour per kind, shared by the DOT export, the report's SVG and the Explorer.
+KIND_COLOURS = {
+    "asset": "#cfe8ff",
+    "dataset": "#d9f2d0",
+    "dataset_version": "#b7e4a5",
+    "party": "#ffd6a5",
+    "license": "#ffadad",
+    "right": "#ffc6c6",
+    "solution": "#e0d7ff",
+    "run": "#fdffb6",
+    "model": "#e4c1f9",
+    "weights": "#d0bfff",
+    "checkpoint": "#ddd0ff",
+    "model_version": "#b197fc",
+    "inference": "#a0e7e5",
+    "session": "#c8f4f2",
+}
+
+
+def _dot_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
 
 @dataclass(frozen=True, slots=True)
 class TraceNode:
@@ -36,6 +58,23 @@ class Trace:
 
     def entities(self, kind: Kind | None = None) -> list[Entity]:
         return [n.entity for n in self.nodes if kind is None or n.entity.kind is kind]
+
+    def to_dot(self) -> str:
+        """Graphviz DOT: one node per entity coloured by kind, one labelled arrow per edge walked."""
+        lines = [
+            "digraph provenance {",
+            "  rankdir=BT;",
+            '  node [shape=box, style="rounded,filled", fontname="Helvetica"];',
+        ]
+        for n in self.nodes:
+            colour = KIND_COLOURS.get(n.entity.kind.value, "#eeeeee")
+            lines.append(f'  "{n.entity.id}" [label="{_dot_escape(n.entity.label)}", fillcolor="{colour}"];')
+        for n in self.nodes:
+            if n.via is not None:
+                e = n.via
+                lines.append(f'  "{e.src}" -> "{e.dst}" [label="{e.relation.value}"];')
+        lines.append("}")
+        return "\n".join(lines) + "\n"
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -86,6 +125,29 @@ class Lineage:
             wanted = set(kinds)
             nodes = [n for n in nodes if n.direction == "root" or n.entity.kind in wanted]
         return Trace(root, nodes)
+
+    def path(self, a: RefLike, b: RefLike) -> list[tuple[Entity, Edge | None]] | None:
+        """The shortest chain of edges from ``a`` to ``b``, upstream or downstream (``None`` if they are
+        not connected that way): each entity with the edge that leads to the next."""
+        start, goal = self.t.resolve(a), self.t.resolve(b)
+        if start.id == goal.id:
+            return [(start, None)]
+        for way in ("up", "down"):
+            steps = self.t.store.walk([start.id], way, project=self.t.project)
+            via = {s.entity: s.via for s in steps if s.via is not None}
+            if goal.id not in via:
+                continue
+            chain: list[EntityId] = [goal.id]
+            edges: list[Edge] = []
+            while chain[-1] != start.id:
+                edge = via[chain[-1]]
+                edges.append(edge)
+                chain.append(edge.src if edge.dst == chain[-1] and edge.src != chain[-1] else edge.dst)
+            chain.reverse()
+            edges.reverse()
+            found = self.t.store.get_entities(chain)
+            return [(found[i], edges[k] if k < len(edges) else None) for k, i in enumerate(chain)]
+        return None
 
     def upstream_ids(self, ref: RefLike, relations: Sequence[Relation] | None = None) -> list[EntityId]:
         root = self.t.resolve(ref)
