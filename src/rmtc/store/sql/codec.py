@@ -1,0 +1,156 @@
+"""Conversions at the edge of the SQL store: values checked on the way in, rows turned back into the
+protocol's types on the way out, and the opaque paging cursors.
+
+Inputs are checked here, before any SQL, so that both backends refuse the same things with the same
+error: naive timestamps (a store keeps UTC and cannot guess the zone) and NUL characters in text
+columns (PostgreSQL cannot hold them; SQLite would accept them and the two would disagree). JSON values
+are checked as they are serialised (:func:`rmtc.store.sql.dialect.dumps`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from rmtc.core.entities import Entity, from_record, to_record
+from rmtc.core.ids import EntityId
+from rmtc.core.kinds import Relation
+from rmtc.errors import InvalidInput
+from rmtc.store.types import AuditEvent, Edge
+
+T = TypeVar("T")
+
+ENTITY_COLUMNS = (
+    "seq",
+    "id",
+    "project",
+    "kind",
+    "name",
+    "version",
+    "key",
+    "content_hash",
+    "created_at",
+    "created_by",
+    "fields",
+    "attrs",
+)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_id(value: Any, what: str = "id") -> EntityId:
+    """An entity id from a UUID (or its text, as the service may pass it)."""
+    if isinstance(value, uuid.UUID):
+        return EntityId(value)
+    try:
+        return EntityId(uuid.UUID(str(value)))
+    except ValueError:
+        raise InvalidInput(f"{what} {value!r} is not a UUID", hint="pass the entity's full id") from None
+
+
+def as_ids(values: Iterable[Any], what: str = "id") -> list[EntityId]:
+    return distinct(as_id(v, what) for v in values)
+
+
+def distinct(values: Iterable[T]) -> list[T]:
+    """Distinct values in first-seen order."""
+    return list(dict.fromkeys(values))
+
+
+def aware(value: datetime, what: str) -> datetime:
+    """Refuse naive datetimes: every timestamp the store keeps is an instant."""
+    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidInput(f"{what} {value!r} has no timezone", hint="pass timezone-aware datetimes")
+    return value
+
+
+def text(value: str, what: str) -> str:
+    if "\x00" in value:
+        raise InvalidInput(f"{what} {value[:80]!r} contains a NUL character", hint="remove it")
+    return value
+
+
+def relation(value: Any) -> Relation:
+    try:
+        return Relation(value)
+    except ValueError:
+        return Relation.parse(str(value))
+
+
+def entity_row(entity: Entity) -> dict[str, Any]:
+    """The generic row of an entity (see :func:`rmtc.core.entities.to_record`), checked."""
+    rec = to_record(entity)
+    label = entity.label
+    aware(rec["created_at"], f"created_at of {label}")
+    for col in ("name", "project", "created_by", "key", "content_hash", "kind"):
+        if rec[col] is not None:
+            text(rec[col], f"{col} of {label}")
+    return rec
+
+
+def row_entity(row: Any) -> Entity:
+    return from_record(row._mapping)
+
+
+_RELATIONS = {r.value: r for r in Relation}
+
+
+def row_edge(row: Any) -> Edge:
+    """An edge from a row of ``seq, src, relation, dst, attrs, created_at, created_by``."""
+    _, src, rel, dst, attrs, created_at, created_by = row
+    return Edge(src, _RELATIONS[rel], dst, attrs or {}, created_at, created_by)
+
+
+def row_audit(row: Any) -> AuditEvent:
+    m = row._mapping
+    return AuditEvent(
+        action=m["action"],
+        actor=m["actor"],
+        at=m["at"],
+        target=EntityId(m["target"]) if m["target"] is not None else None,
+        project=m["project"],
+        detail=dict(m["detail"] or {}),
+        seq=m["seq"],
+    )
+
+
+def encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"rmtc:{seq}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int | None:
+    """The seq a cursor continues after, or ``None`` for the first page."""
+    if cursor is None or cursor == "":
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        tag, _, seq = raw.partition(":")
+        if tag == "rmtc" and seq.isdigit():
+            return int(seq)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise InvalidInput(
+        f"paging cursor {cursor[:40]!r} is not valid",
+        hint="pass the next_cursor of the previous page unchanged",
+    )
+
+
+def check_limit(limit: int | None, what: str = "limit") -> int | None:
+    if limit is None:
+        return None
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise InvalidInput(f"{what} {limit!r} is not a positive integer", hint="ask for at least 1")
+    return limit
+
+
+def page_of(rows: Sequence[Any], limit: int, convert: Any) -> tuple[list[Any], str | None]:
+    """Items of a page fetched with ``limit + 1`` rows, and the cursor of the next page, if any."""
+    items = [convert(r) for r in rows[:limit]]
+    more = len(rows) > limit
+    return items, encode_cursor(rows[limit - 1]._mapping["seq"]) if more else None

@@ -1,0 +1,79 @@
+"""The schema comes from the Alembic migrations; stores from newer or missing schemas are refused."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from rmtc.errors import NotFound, SchemaTooNew
+from rmtc.store.sql.factory import open_postgresql, open_sqlite
+from rmtc.store.sql.migrate import known_revisions, store_info
+from rmtc.store.sql.schema import metadata
+from rmtc.testing.fixtures import open_store
+
+
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+def test_the_migrations_create_exactly_the_tables_the_code_queries(store) -> None:
+    def compared(obj, name, type_, reflected, compare_to) -> bool:
+        return not (type_ == "index" and name and name.startswith("ix_entities_field_"))
+
+    with store.database.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": compared})
+        diff = compare_metadata(context, metadata)
+    assert diff == []
+    assert store.schema_version() == int(known_revisions()[0])
+    info = store_info(store.database)
+    assert set(info) == {"store_id", "created_at", "created_with"}
+    assert info["created_with"].startswith("rmtc")
+
+
+def test_when_the_store_has_a_revision_this_code_does_not_know_then_schema_too_new(store, store_url) -> None:
+    with store.database.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
+    store.close()
+    with pytest.raises(SchemaTooNew) as err:
+        open_store(store_url, create=True)
+    assert err.value.message.endswith("was written by a newer rmtc (schema revision 9999)")
+    assert err.value.hint == "upgrade rmtc"
+    assert "the store at " in err.value.message
+
+
+def test_when_a_sqlite_file_is_missing_and_not_created_then_not_found_says_rmtc_init(tmp_path) -> None:
+    with pytest.raises(NotFound) as err:
+        open_sqlite(f"sqlite:///{tmp_path}/none.db")
+    assert "rmtc init" in (err.value.hint or "")
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_when_a_sqlite_file_has_no_schema_and_not_created_then_not_found(tmp_path) -> None:
+    path = tmp_path / "empty.db"
+    sa.create_engine(f"sqlite:///{path}").connect().close()
+    with pytest.raises(NotFound):
+        open_sqlite(str(path))
+
+
+@pytest.mark.postgres
+def test_when_a_postgres_database_is_empty_then_it_is_not_found_until_created(empty_postgres_url) -> None:
+    with pytest.raises(NotFound) as err:
+        open_postgresql(empty_postgres_url)
+    assert "rmtc init" in (err.value.hint or "")
+    store = open_postgresql(empty_postgres_url, create=True)
+    try:
+        assert store.schema_version() == 1
+    finally:
+        store.close()
+
+
+@pytest.mark.postgres
+def test_when_a_postgres_database_does_not_exist_then_create_makes_it(postgres_server) -> None:
+    url = postgres_server.url("made_by_rmtc")
+    with pytest.raises(NotFound):
+        open_postgresql(url)
+    store = open_postgresql(url, create=True)
+    try:
+        assert store.schema_version() == 1
+    finally:
+        store.close()
+        postgres_server.drop_database("made_by_rmtc")
