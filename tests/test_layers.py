@@ -16,7 +16,8 @@ ALLOWED = {
     "blobs": {"core"},
     "store": {"core", "testing"},
     "api": {"core", "plugins", "store", "blobs", "services"},
-    "services": {"core", "store", "blobs", "api", "vfx", "plugins"},
+    # services/ml orchestrates the ML core (rmtc.ml), importing it lazily inside functions.
+    "services": {"core", "store", "blobs", "api", "vfx", "plugins", "ml"},
 }
 
 
