@@ -110,3 +110,22 @@ def test_when_a_real_write_limit_is_hit_then_store_error_and_no_temp_file(store:
     assert result["code"] == "store" and result["details"]["errno"] == "EFBIG", err
     assert list((store.root / "tmp").iterdir()) == []
     assert list(store.iter_digests()) == []
+
+
+def test_when_the_batch_sync_fails_then_nothing_is_published_and_no_temp_is_left(tmp_path, monkeypatch):
+    import errno
+
+    from rmtc.blobs import local
+
+    store = local.open_local(tmp_path / "store", create=True)
+    src = tmp_path / "frame.bin"
+    src.write_bytes(b"x" * 5000)
+
+    def failing(path):
+        raise OSError(errno.EIO, "injected")
+
+    monkeypatch.setattr(local, "_syncfs", failing)
+    with pytest.raises(StoreError):
+        store.put_files([src])
+    assert list((tmp_path / "store" / "tmp").iterdir()) == []
+    assert list(store.iter_digests()) == []

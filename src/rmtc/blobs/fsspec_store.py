@@ -14,7 +14,7 @@ import os
 import posixpath
 import urllib.parse
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,7 +40,7 @@ from rmtc.blobs._common import (
 )
 from rmtc.blobs.protocol import BlobInfo
 from rmtc.core.hashing import hash_bytes, hash_stream, is_digest
-from rmtc.errors import InvalidInput, NotFound
+from rmtc.errors import InvalidInput, NotFound, RmtcError
 
 
 class FsspecBlobStore:
@@ -70,6 +70,16 @@ class FsspecBlobStore:
         f, unchanged, read = open_source(path)
         with f:
             return self._ingest(read, os.fstat(f.fileno()).st_size, expected_digest, unchanged)
+
+    def put_files(self, paths: Sequence[str | os.PathLike[str]]) -> list[BlobInfo | RmtcError]:
+        """One :meth:`put_file` per path: object stores have no batch flush to amortise."""
+        results: list[BlobInfo | RmtcError] = []
+        for path in paths:
+            try:
+                results.append(self.put_file(path))
+            except RmtcError as exc:
+                results.append(exc)
+        return results
 
     def put_stream(self, stream: BinaryIO, *, expected_digest: str | None = None) -> BlobInfo:
         return self._ingest(stream_reader(stream), 0, expected_digest)

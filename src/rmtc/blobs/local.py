@@ -19,7 +19,7 @@ import sys
 import time
 import urllib.parse
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from pathlib import Path
 from typing import BinaryIO
@@ -44,7 +44,7 @@ from rmtc.blobs._common import (
 )
 from rmtc.blobs.protocol import BlobInfo
 from rmtc.core.hashing import hash_bytes, hash_stream, is_digest
-from rmtc.errors import InvalidInput, NotFound
+from rmtc.errors import InvalidInput, NotFound, RmtcError
 
 _HEX2 = frozenset(f"{i:02x}" for i in range(256))
 #: errno values meaning "this filesystem has no hard links": publish by rename instead.
@@ -167,6 +167,50 @@ class LocalBlobStore:
                     removed += 1
         return removed
 
+    def put_files(self, paths: Sequence[str | os.PathLike[str]]) -> list[BlobInfo | RmtcError]:
+        """Store many files with two filesystem syncs in all, instead of two fsyncs per file.
+
+        Every file is copied into a sealed temp file; one ``syncfs`` makes all their bytes durable; each
+        is then published under its name; a second ``syncfs`` makes every new name durable; only then
+        are the results returned. So the guarantee is :meth:`put_file`'s (acknowledged means durable,
+        never a partial blob) at a fraction of the flushes for thousands of small frames. Results are
+        per file, in order: one unreadable or changing file never aborts the others.
+        """
+        results: list[BlobInfo | RmtcError | None] = [None] * len(paths)
+        staged: list[tuple[int, Path, str, int]] = []
+        try:
+            for i, path in enumerate(paths):
+                try:
+                    f, unchanged, read = open_source(path)
+                    with f:
+                        tmp, digest, size = self._seal(
+                            read, os.fstat(f.fileno()).st_size, None, unchanged, False
+                        )
+                    staged.append((i, tmp, digest, size))
+                except RmtcError as exc:
+                    results[i] = exc
+            if staged:
+                self._sync_all()
+            for i, tmp, digest, size in staged:
+                try:
+                    results[i] = BlobInfo(digest, size, self._publish(tmp, digest, size, sync_dir=False))
+                except RmtcError as exc:
+                    results[i] = exc
+            if staged:
+                self._sync_all()
+                self._ready.update(self._path(d).parent for _, _, d, _ in staged)
+        finally:
+            for _, tmp, _, _ in staged:
+                with suppress(OSError):
+                    tmp.unlink()
+        return [r for r in results if r is not None]
+
+    def _sync_all(self) -> None:
+        try:
+            _syncfs(self.root)
+        except OSError as exc:
+            raise write_failed(exc, str(self.root)) from exc
+
     def _ingest(
         self,
         readinto: ReadInto,
@@ -174,23 +218,42 @@ class LocalBlobStore:
         expected: str | None,
         check_source: Callable[[int], None] | None = None,
     ) -> BlobInfo:
+        tmp, digest, size = self._seal(readinto, size_hint, expected, check_source, True)
+        try:
+            created = self._publish(tmp, digest, size)
+        except BaseException:
+            with suppress(OSError):
+                tmp.unlink()
+            raise
+        return BlobInfo(digest, size, created)
+
+    def _seal(
+        self,
+        readinto: ReadInto,
+        size_hint: int,
+        expected: str | None,
+        check_source: Callable[[int], None] | None,
+        durable: bool,
+    ) -> tuple[Path, str, int]:
+        """Copy into a new temp file while hashing and make it read-only (and fsync it if ``durable``);
+        on any failure nothing is left behind."""
         if expected is not None:
             check_digest(expected, "expected digest")
         tmp, fd = self._new_temp()
         try:
-            digest, size = copy_hashing(readinto, self._sink(fd), size_hint)
+            digest, size = copy_hashing(readinto, self._sink(fd, writeback=durable), size_hint)
             if check_source is not None:
                 check_source(size)
             if expected is not None and digest != expected:
                 raise mismatch(expected, digest)
             try:
                 os.fchmod(fd, 0o444)
-                os.fsync(fd)
+                if durable:
+                    os.fsync(fd)
                 fd, closing = -1, fd
                 os.close(closing)
             except OSError as exc:
                 raise write_failed(exc, str(self.root)) from exc
-            created = self._publish(tmp, digest, size)
         except BaseException:
             if fd >= 0:
                 with suppress(OSError):
@@ -198,7 +261,7 @@ class LocalBlobStore:
             with suppress(OSError):
                 tmp.unlink()
             raise
-        return BlobInfo(digest, size, created)
+        return tmp, digest, size
 
     def _new_temp(self) -> tuple[Path, int]:
         tmp = self._tmp / f"{uuid.uuid4().hex}{TEMP_SUFFIX}"
@@ -213,8 +276,8 @@ class LocalBlobStore:
         except OSError as exc:
             raise write_failed(exc, str(self.root)) from exc
 
-    def _sink(self, fd: int) -> Callable[[memoryview], None]:
-        writeback = _writeback()
+    def _sink(self, fd: int, *, writeback: bool = True) -> Callable[[memoryview], None]:
+        start_writeback = _writeback() if writeback else None
         offset = 0
 
         def write(view: memoryview) -> None:
@@ -227,16 +290,16 @@ class LocalBlobStore:
                     offset += n
             except OSError as exc:
                 raise write_failed(exc, str(self.root)) from exc
-            if writeback is not None:
-                writeback(fd, start, offset - start)
+            if start_writeback is not None:
+                start_writeback(fd, start, offset - start)
 
         return write
 
-    def _publish(self, tmp: Path, digest: str, size: int) -> bool:
+    def _publish(self, tmp: Path, digest: str, size: int, *, sync_dir: bool = True) -> bool:
         """Give the sealed temp file its name; False when an intact blob already had it."""
         final = self._path(digest)
         try:
-            self._ensure_shard(final.parent)
+            self._ensure_shard(final.parent, sync=sync_dir)
             try:
                 os.link(tmp, final)
                 created = True
@@ -246,7 +309,8 @@ class LocalBlobStore:
                 if exc.errno not in _NO_LINKS:
                     raise
                 created = self._replace_unless_intact(tmp, final, digest, size)
-            _fsync_dir(final.parent)
+            if sync_dir:
+                _fsync_dir(final.parent)
         except OSError as exc:
             raise write_failed(exc, str(self.root)) from exc
         with suppress(OSError):
@@ -268,14 +332,16 @@ class LocalBlobStore:
         except OSError:
             return False
 
-    def _ensure_shard(self, directory: Path) -> None:
+    def _ensure_shard(self, directory: Path, *, sync: bool = True) -> None:
+        """Make a shard directory; fsync its parents unless the caller syncs the filesystem after."""
         if directory in self._ready:
             return
         directory.parent.mkdir(exist_ok=True)
         directory.mkdir(exist_ok=True)
-        _fsync_dir(self.root)
-        _fsync_dir(directory.parent)
-        self._ready.add(directory)
+        if sync:  # else the caller syncs the filesystem and marks the shard ready only then
+            _fsync_dir(self.root)
+            _fsync_dir(directory.parent)
+            self._ready.add(directory)
 
     def _path(self, digest: str) -> Path:
         first, second, name = shard(check_digest(digest))
@@ -350,6 +416,35 @@ def _subdirs(path: Path) -> list[str]:
             return sorted(e.name for e in it if e.name in _HEX2 and e.is_dir(follow_symlinks=False))
     except FileNotFoundError:
         return []
+
+
+def _syncfs(path: Path) -> None:
+    """Flush every dirty page and the journal of the filesystem holding ``path`` (Linux ``syncfs``);
+    elsewhere, a full ``sync``."""
+    fn = _syncfs_fn()
+    if fn is None:
+        os.sync()
+        return
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        if fn(fd) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err), str(path))
+    finally:
+        os.close(fd)
+
+
+@functools.cache
+def _syncfs_fn() -> Callable[[int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int]
+    fn.restype = ctypes.c_int
+    return fn  # type: ignore[no-any-return]
 
 
 def _fsync_dir(path: Path) -> None:

@@ -12,9 +12,11 @@ Names are always hashes computed by rmtc: no user string ever becomes a path. A 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol, runtime_checkable
+
+from rmtc.errors import RmtcError
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,12 @@ class BlobStore(Protocol):
         """Copy a file in, hashing while copying. With ``expected_digest``, a mismatch raises
         ``IntegrityError`` and nothing is stored. A file that changes while copied raises
         ``FileChanged``."""
+        ...
+
+    def put_files(self, paths: Sequence[str | os.PathLike[str]]) -> list[BlobInfo | RmtcError]:
+        """Store many files, one result per file in order (a ``BlobInfo``, or the error that file met:
+        one bad file never aborts the batch). Same durability as :meth:`put_file` for every file
+        acknowledged; an implementation may amortise its flushes over the batch."""
         ...
 
     def put_stream(self, stream: BinaryIO, *, expected_digest: str | None = None) -> BlobInfo:

@@ -3,6 +3,8 @@ start of a run so a model can be rebuilt years later with the same stack."""
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
 import platform
 import socket
@@ -30,6 +32,13 @@ LIBRARIES = (
 
 
 def capture(cwd: Path | None = None) -> dict[str, Any]:
+    """The environment of this process. Computed once per process (and per folder, for git): a training
+    loop starting runs back to back must not pay for a ``git`` subprocess and metadata scans each time."""
+    return copy.deepcopy(_capture(str((cwd or Path.cwd()).resolve())))
+
+
+@functools.cache
+def _capture(cwd: str) -> dict[str, Any]:
     return {
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),
@@ -37,7 +46,7 @@ def capture(cwd: Path | None = None) -> dict[str, Any]:
         "host": socket.gethostname(),
         "executable": sys.executable,
         "libraries": library_versions(),
-        "git": git_state(cwd or Path.cwd()),
+        "git": git_state(Path(cwd)),
         "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
     }
 

@@ -68,14 +68,15 @@ def test_an_unknown_talent_is_refused_before_any_file_is_read(tracker, tmp_path)
 def test_a_file_vanishing_mid_ingest_fails_alone(tracker, tmp_path, monkeypatch):
     folder = tmp_path / "vanish"
     _frames(folder, n=3)
-    real_put = tracker.blobs.put_file
+    real_put = tracker.blobs.put_files
 
-    def put_then_vanish(path, **kw):
-        if str(path).endswith("1002.exr"):
-            os.unlink(path)
-        return real_put(path, **kw)
+    def vanish_then_put(paths):
+        for path in paths:
+            if str(path).endswith("1002.exr"):
+                os.unlink(path)  # deleted by someone else after the scan found it
+        return real_put(paths)
 
-    monkeypatch.setattr(tracker.blobs, "put_file", put_then_vanish)
+    monkeypatch.setattr(tracker.blobs, "put_files", vanish_then_put)
     report = tracker.ingestor.ingest([str(folder / "plate.####.exr")])
     assert len(report.files) == 2
     (path, reason) = report.failed[0]

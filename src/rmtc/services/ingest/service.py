@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from rmtc.api.tracker import RefLike, Tracker
 
 BATCH = 500
+#: Small files are handed to the blob store this many at a time, sharing its flushes (two per
+#: sub-batch instead of two per file); large files go one per worker, where copying dominates.
+SUB_BATCH = 256
+SMALL = 4 << 20
 IMAGE_EXTENSIONS = frozenset({".exr", ".tif", ".tiff", ".png", ".jpg", ".jpeg", ".dpx", ".hdr", ".tx"})
 MediaProbe = Callable[[Sequence[Path]], list[dict[str, Any]]]
 
@@ -146,14 +150,41 @@ class Ingestor:
     ) -> None:
         """Hash (and copy) one batch in the pool while the previous batch is probed and recorded."""
         with ThreadPoolExecutor(self.workers, thread_name_prefix="rmtc-ingest") as pool:
-            pending: deque[list[Future[_Hashed | tuple[str, str]]]] = deque()
+            pending: deque[list[Future[list[_Hashed | tuple[str, str]]]]] = deque()
             for start in range(0, len(sources), BATCH):
                 chunk = sources[start : start + BATCH]
-                pending.append([pool.submit(self._store_bytes, s, report.by_reference) for s in chunk])
+                pending.append(self._submit(pool, chunk, report.by_reference))
                 if len(pending) > 1:
                     self._record(pending.popleft(), report, parties, lics, probe, progress)
             while pending:
                 self._record(pending.popleft(), report, parties, lics, probe, progress)
+
+    def _submit(
+        self, pool: ThreadPoolExecutor, chunk: Sequence[SourceFile], by_reference: bool
+    ) -> list[Future[list[_Hashed | tuple[str, str]]]]:
+        """Small files in sub-batches (shared flushes), large ones one per task (parallel copying)."""
+        if by_reference:
+            groups = [chunk[i : i + SUB_BATCH // 8] for i in range(0, len(chunk), SUB_BATCH // 8)]
+        else:
+            small = [s for s in chunk if _size(s.path) < SMALL]
+            large = [s for s in chunk if _size(s.path) >= SMALL]
+            groups = [small[i : i + SUB_BATCH] for i in range(0, len(small), SUB_BATCH)] + [
+                [s] for s in large
+            ]
+        return [pool.submit(self._store_many, g, by_reference) for g in groups]
+
+    def _store_many(self, srcs: Sequence[SourceFile], by_reference: bool) -> list[_Hashed | tuple[str, str]]:
+        """Store (or hash) a sub-batch; per-file outcomes in order, failures returned, not raised."""
+        if by_reference:
+            return [self._store_bytes(s, True) for s in srcs]
+        try:
+            results = self.t.blobs.put_files([s.path for s in srcs])
+        except RmtcError as exc:  # the store itself failed (disk full): every file of the sub-batch fails
+            return [(str(s.path), exc.one_line()) for s in srcs]
+        return [
+            _Hashed(s, r.digest, r.size) if not isinstance(r, RmtcError) else (str(s.path), r.one_line())
+            for s, r in zip(srcs, results, strict=True)
+        ]
 
     def _store_bytes(self, src: SourceFile, by_reference: bool) -> _Hashed | tuple[str, str]:
         """Hash (reference) or hash-and-copy (copy) one file; a failure is returned, not raised, so one
@@ -172,7 +203,7 @@ class Ingestor:
 
     def _record(
         self,
-        futures: list[Future[_Hashed | tuple[str, str]]],
+        futures: list[Future[list[_Hashed | tuple[str, str]]]],
         report: IngestReport,
         parties: Sequence[Entity],
         lics: Sequence[Entity],
@@ -180,8 +211,8 @@ class Ingestor:
         progress: Progress | None,
     ) -> None:
         hashed: list[_Hashed] = []
-        for fut in futures:
-            outcome = fut.result()
+        outcomes = [outcome for fut in futures for outcome in fut.result()]
+        for outcome in outcomes:
             if isinstance(outcome, _Hashed):
                 hashed.append(outcome)
             else:
@@ -214,7 +245,7 @@ class Ingestor:
                     IngestedFile(item.src.path, stored.id, item.src.frame, item.src.sequence, created)
                 )
         if progress is not None:
-            progress.advance(len(futures), sum(h.size for h in hashed))
+            progress.advance(len(outcomes), sum(h.size for h in hashed))
 
     def _media_probe(self, stack: contextlib.ExitStack) -> MediaProbe | None:
         """The injected probe, else one pool of sandboxed probe workers kept for the whole ingest."""

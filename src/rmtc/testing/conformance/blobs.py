@@ -94,6 +94,26 @@ class BlobStoreConformance:
         assert info == BlobInfo(hash_bytes(b"plate sh010 frame 1001"), 22, True)
         assert blobs.read_bytes(info.digest) == b"plate sh010 frame 1001"
 
+    def test_when_many_files_put_then_each_gets_its_own_result_in_order(
+        self, blobs: BlobStore, tmp_path: Path
+    ) -> None:
+        paths = []
+        for i in range(5):
+            p = tmp_path / f"f{i}.bin"
+            p.write_bytes(os.urandom(1000 + i))
+            paths.append(p)
+        paths.insert(2, tmp_path / "missing.bin")
+        paths.append(paths[0])  # the same file twice in one batch
+        results = blobs.put_files(paths)
+        assert len(results) == len(paths)
+        assert isinstance(results[2], NotFound)
+        for p, r in zip(paths, results, strict=True):
+            if p.name == "missing.bin":
+                continue
+            assert isinstance(r, BlobInfo)
+            assert r.digest == hash_bytes(p.read_bytes()) and blobs.read_bytes(r.digest) == p.read_bytes()
+        assert results[0].created and not results[-1].created  # type: ignore[union-attr]
+
     def test_when_file_put_then_same_blob_as_its_bytes(self, blobs: BlobStore, tmp_path: Path) -> None:
         data = os.urandom(100_000)
         path = tmp_path / "frame.1001.exr"
