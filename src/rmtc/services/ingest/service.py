@@ -9,6 +9,7 @@ so a re-run after a crash completes the work without duplicates or orphans.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -248,15 +249,22 @@ class Ingestor:
             progress.advance(len(outcomes), sum(h.size for h in hashed))
 
     def _media_probe(self, stack: contextlib.ExitStack) -> MediaProbe | None:
-        """The injected probe, else one pool of sandboxed probe workers kept for the whole ingest."""
+        """The injected probe, else a pool of sandboxed probe workers kept for the whole ingest, started
+        (and OpenImageIO imported) only when a batch first holds an image."""
         if self._probe is not None:
             return self._probe
-        try:
-            from rmtc.vfx.media import ProbePool
-        except ImportError:  # the vfx extra is not installed: assets are recorded without media info
-            return None
-        pool = stack.enter_context(ProbePool())
-        return pool.probe
+        if importlib.util.find_spec("OpenImageIO") is None:
+            return None  # the vfx extra is not installed: assets are recorded without media info
+        pool: list[MediaProbe] = []
+
+        def probe(paths: Sequence[Path]) -> list[dict[str, Any]]:
+            if not pool:
+                from rmtc.vfx.media import ProbePool
+
+                pool.append(stack.enter_context(ProbePool()).probe)
+            return pool[0](paths)
+
+        return probe
 
     @staticmethod
     def _probe_batch(probe: MediaProbe | None, hashed: list[_Hashed]) -> list[dict[str, Any]]:
