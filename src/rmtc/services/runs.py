@@ -83,8 +83,15 @@ class ActiveRun:
         self.t.store.set_run_status(RunStatus(self.run.id, state, self.t.clock.now(), message))
 
     def finish(self, state: RunState = "finished", message: str = "") -> None:
-        self.set_status(state, message)
-        self.t.record(action=f"run.{state}", target=self.run, detail={"message": message} if message else {})
+        """Flush the metrics, then record the final state and its audit event in one transaction."""
+        self.flush()
+        status = RunStatus(self.run.id, state, self.t.clock.now(), message)
+        self.t.record(
+            action=f"run.{state}",
+            target=self.run,
+            detail={"message": message} if message else {},
+            statuses=[status],
+        )
 
     def __enter__(self) -> ActiveRun:
         return self

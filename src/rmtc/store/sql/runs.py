@@ -69,17 +69,16 @@ def log_metrics(conn: sa.Connection, d: SqlDialect, run: EntityId, points: Seque
     raw_run, raw_now = d.raw_id(rid), d.raw_time(at)
     raw: list[tuple[Any, ...]] = []
     latest: dict[str, dict[str, Any]] = {}
+    times: dict[Any, Any] = {}  # points logged together share a timestamp: convert it once
     for p in points:
         row = _point_row(rid, p, at)
-        raw.append(
-            (
-                raw_run,
-                row["key"],
-                row["step"],
-                row["value"],
-                raw_now if p.at is None else d.raw_time(row["at"]),
-            )
-        )
+        if p.at is None:
+            raw_at = raw_now
+        else:
+            raw_at = times.get(p.at)
+            if raw_at is None:
+                raw_at = times[p.at] = d.raw_time(row["at"])
+        raw.append((raw_run, row["key"], row["step"], row["value"], raw_at))
         best = latest.get(row["key"])
         if best is None or row["step"] >= best["step"]:
             latest[row["key"]] = row
