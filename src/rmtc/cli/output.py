@@ -86,3 +86,18 @@ def _pretty(value: Any) -> str:
 def lines(rows: Iterable[str]) -> None:
     for row in rows:
         console.print(row)
+
+
+def write_or_print(text: str, out: str | None) -> None:
+    """Print ``text``, or write it to ``out`` atomically (a temp file beside it, then a rename), so a
+    report or export interrupted half way never leaves a truncated file under the final name."""
+    if out is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return
+    from pathlib import Path
+
+    target = Path(out)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(target)
+    err_console.print(f"wrote {target}")

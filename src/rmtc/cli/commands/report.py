@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import typer
 
 from rmtc.cli import output
@@ -27,11 +24,4 @@ def report(
     from rmtc.services.report import build_report, render
 
     text = render(build_report(tracker(ctx), ref, at=parse_date(at, "--at") if at else None), fmt)
-    if out is None:
-        sys.stdout.write(text)
-        return
-    target = Path(out)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(target)
-    output.err_console.print(f"wrote {target}")
+    output.write_or_print(text, out)

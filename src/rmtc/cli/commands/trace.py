@@ -25,21 +25,12 @@ def export(
     out: str | None = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
 ) -> None:
     """Export provenance in a standard: W3C PROV, SPDX 3.0 (AI and Dataset), OpenLineage."""
-    from pathlib import Path
-
     from rmtc.standards import export as do_export
 
     if direction not in ("up", "down", "both"):
         raise InvalidInput(f"unknown direction {direction!r}", hint="use up, down or both")
     text = do_export(tracker(ctx), ref, fmt, direction=direction)  # type: ignore[arg-type]
-    if out is None:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
-        return
-    target = Path(out)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(target)
-    output.err_console.print(f"wrote {target}")
+    output.write_or_print(text, out)
 
 
 def trace(
