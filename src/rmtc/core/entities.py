@@ -299,11 +299,7 @@ _BASE_FIELDS = frozenset(f.name for f in dataclasses.fields(Entity))
 
 def to_record(entity: Entity) -> Json:
     """The generic row: base columns plus ``fields``, the kind's own fields as JSON-ready values."""
-    fields = {
-        f.name: _encode(getattr(entity, f.name))
-        for f in dataclasses.fields(entity)
-        if f.name not in _BASE_FIELDS
-    }
+    fields = {name: _encode(getattr(entity, name)) for name in _own_fields(type(entity))}
     return {
         "id": entity.id,
         "kind": entity.KIND.value,
@@ -348,7 +344,12 @@ def entity_class(kind: Kind) -> type[Entity]:
 
 def kind_fields(kind: Kind) -> list[str]:
     """The names of a kind's own typed fields (for filters and display)."""
-    return [f.name for f in dataclasses.fields(ENTITY_CLASSES[kind]) if f.name not in _BASE_FIELDS]
+    return list(_own_fields(ENTITY_CLASSES[kind]))
+
+
+@functools.cache
+def _own_fields(cls: type[Entity]) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls) if f.name not in _BASE_FIELDS)
 
 
 @functools.cache
@@ -356,7 +357,12 @@ def _hints(cls: type[Entity]) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
 def _encode(value: Any) -> Any:
+    if type(value) in _PLAIN:  # the common case first: most fields are plain values
+        return value
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, uuid.UUID):
