@@ -14,7 +14,19 @@ import warnings
 import typer
 from typer.exceptions import TyperException
 
-from rmtc.cli.commands import datasets, entities, ingest, parties, project, report, rights, runs, trace
+from rmtc.cli.commands import (
+    datasets,
+    entities,
+    ingest,
+    ml,
+    nuke,
+    parties,
+    project,
+    report,
+    rights,
+    runs,
+    trace,
+)
 from rmtc.cli.output import err_console
 from rmtc.cli.state import CliState, state
 from rmtc.errors import RmtcError
@@ -60,6 +72,8 @@ app.add_typer(parties.license_app, name="license")
 app.add_typer(runs.app, name="run")
 trace.register(app)
 rights.register(app)
+ml.register(app)
+app.add_typer(nuke.app, name="nuke")
 report.register(app)
 
 
