@@ -26,12 +26,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import common, ingest, memory, peers, report, tracking
+from bench import common, ingest, memory, peers, report, scale, tracking
 
 BENCHMARKS: dict[str, Callable[[common.Scratch, bool], dict[str, Any]]] = {
     "ingest": ingest.run,
     "tracking": tracking.run,
     "memory": memory.run,
+    "scale": scale.run,
 }
 OUT = common.BENCH / "out"
 
