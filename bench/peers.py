@@ -21,7 +21,7 @@ HERE = Path(__file__).resolve().parent
 VENV = HERE / ".venv-peers"
 PYTHON = VENV / "bin" / "python"
 DVC = VENV / "bin" / "dvc"
-PACKAGES = ("dvc==3.67.1", "mlflow-skinny==3.17.2", "sqlalchemy>=2,<3", "alembic")
+PACKAGES = ("dvc==3.67.1", "mlflow==3.17.2", "sqlalchemy>=2,<3", "alembic")
 _STAMP = VENV / ".installed"
 _CHECK = """
 import tempfile, os, mlflow

@@ -3,7 +3,7 @@
 Usage, from the repository root::
 
     .venv/bin/python -m bench.run                      # every benchmark (what `make bench` runs)
-    .venv/bin/python -m bench.run ingest tracking      # some of them: ingest, tracking, memory
+    .venv/bin/python -m bench.run ingest tracking      # some of them: ingest, tracking, memory, scale, ml
     .venv/bin/python -m bench.run --quick              # a smoke version in under a minute
     .venv/bin/python -m bench.run --render             # rewrite RESULTS.md from bench/out/*.json
 
@@ -20,21 +20,25 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import common, ingest, memory, peers, report, scale, tracking
+from bench import common, ingest, memory, ml, ml_report, peers, report, scale, tracking
 
 BENCHMARKS: dict[str, Callable[[common.Scratch, bool], dict[str, Any]]] = {
     "ingest": ingest.run,
     "tracking": tracking.run,
     "memory": memory.run,
     "scale": scale.run,
+    "ml": ml.run,
 }
 OUT = common.BENCH / "out"
+#: A benchmark's own section of RESULTS.md, between ``<!-- bench.NAME: begin/end -->`` markers.
+SECTION = re.compile(r"<!-- bench\.(\w+): begin -->.*?<!-- bench\.\1: end -->\n?", re.DOTALL)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
                 "benchmark": name,
                 "quick": args.quick,
                 "machine": machine,
-                "peers": peers.versions() if name != "memory" else {},
+                "peers": peers.versions() if name not in ("memory", "ml") else {},
                 "elapsed_seconds": time.perf_counter() - start,
                 "result": result,
             }
@@ -79,7 +83,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  ({doc['elapsed_seconds']:.0f} s)", flush=True)
     finally:
         scratch.close()
-    results_md.write_text(report.render(report.load(out), None if args.quick else common.BENCH / "NOTES.md"))
+    previous = results_md.read_text() if results_md.is_file() else ""
+    text = report.render(report.load(out), None if args.quick else common.BENCH / "NOTES.md")
+    kept = "".join(m.group(0) for m in SECTION.finditer(previous))  # sections other benchmarks own
+    results_md.write_text(text + ("\n" + kept if kept else ""))
+    if (out / "ml.json").is_file():
+        ml_report.write_section(results_md, ml_report.section(json.loads((out / "ml.json").read_text())))
     print(f"results: {results_md.relative_to(common.ROOT)}")
     return 0
 

@@ -71,7 +71,7 @@ def rmtc_askers(t: Tracker) -> dict[str, Callable[[Any], Any]]:
 
     def contains(sample: list[str]) -> Any:
         found = t.rights.contains(parse_id(sample[0]), parse_id(sample[1]))
-        return [found.contains, len(found.paths)]
+        return [found.contains, found.sources]
 
     def trace(sample: str) -> Any:
         return len(t.lineage.trace(parse_id(sample), direction="up").nodes) - 1

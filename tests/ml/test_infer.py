@@ -102,3 +102,46 @@ def test_the_inferer_plugin_runs_half_precision_where_asked():
     model = Local().eval()
     out = TiledInferer().infer(model, _frame(20, 20), tile=16, overlap=8, dtype=torch.float32)
     assert out.dtype == np.float32
+
+
+def test_a_half_frame_is_tiled_as_it_is_with_no_float32_copy_and_the_same_result():
+    import tracemalloc
+
+    model = Local(cout=1).eval()
+    half = _frame(768, 640).astype(np.float16)
+    single = half.astype(np.float32)
+    peaks = []
+    for frame in (single, half):
+        tracemalloc.start()
+        result = infer_tiled(model, frame, tile=256, overlap=32)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert result.dtype == np.float32
+    np.testing.assert_array_equal(infer_tiled(model, half, tile=256, overlap=32), result)
+    assert peaks[1] <= peaks[0] + 1_000_000, f"a {single.nbytes} byte copy was made: {peaks}"
+
+
+def test_a_sequence_keeps_at_most_three_frames_and_two_results_in_flight():
+    import threading
+
+    from rmtc.ml.infer import infer_sequence
+
+    lock, full = threading.Lock(), threading.Event()
+    read, written, ahead = [0], [0], []
+
+    def do_read(i):
+        with lock:
+            read[0] += 1
+            ahead.append(read[0] - written[0])
+            if read[0] == 5:
+                full.set()
+        return _frame(8, 8, seed=i)
+
+    def write(i, result):
+        if i == 0:
+            assert full.wait(60), "the reader never got 5 frames ahead"
+        with lock:
+            written[0] += 1
+
+    infer_sequence(nn.Identity(), range(12), do_read, write, tile=16, overlap=4, device="cpu")
+    assert max(ahead) == 5  # reading, waiting, computing; a result waiting, one being written

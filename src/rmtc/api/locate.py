@@ -20,6 +20,8 @@ CONFIG_FILE = "config.toml"
 CONFIG_LABEL = "rmtc.Config/1"
 ENV_STORE = "RMTC_STORE"
 ENV_BLOBS = "RMTC_BLOBS"
+#: Store URLs that name an rmtc service, which serves blobs too.
+SERVICE_SCHEMES = ("http", "https")
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +106,8 @@ def resolve_location(location: str | os.PathLike[str] | None, *, blobs: str | No
             )
         loc = read_config(found)
     elif isinstance(chosen, str) and is_url(chosen) and not chosen.startswith("file://"):
+        if blobs is None and chosen.split("://", 1)[0].lower() in SERVICE_SCHEMES:
+            blobs = chosen  # a service keeps its blobs beside its store
         return Location(chosen, blobs, None)
     else:
         text = str(chosen)

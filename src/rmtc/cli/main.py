@@ -25,6 +25,7 @@ from rmtc.cli.commands import (
     report,
     rights,
     runs,
+    server,
     trace,
 )
 from rmtc.cli.output import err_console
@@ -75,6 +76,7 @@ rights.register(app)
 ml.register(app)
 app.add_typer(nuke.app, name="nuke")
 report.register(app)
+server.register(app)
 
 
 def _show_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:

@@ -29,13 +29,12 @@ import numpy as np
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load as st_load
-from safetensors.torch import save as st_save
 from torch import Tensor
 
 from rmtc.core.hashing import hash_bytes
 from rmtc.errors import IntegrityError, InvalidInput, NotFound
 from rmtc.ml.nets import ImageModel, NetConfig
-from rmtc.ml.weights import weights_bytes
+from rmtc.ml.weights import safetensors_bytes, weights_bytes
 
 CHECKPOINT_FORMAT: Final = "rmtc.Checkpoint/1"
 MANIFEST: Final = "manifest.json"
@@ -84,8 +83,8 @@ def save_checkpoint(
     }
     blobs = {
         "weights.safetensors": weights_bytes(model, {"step": str(step)}),
-        "optimizer.safetensors": st_save(opt_tensors, metadata={"format": CHECKPOINT_FORMAT}),
-        "rng.safetensors": st_save(rng_tensors, metadata={"format": CHECKPOINT_FORMAT}),
+        "optimizer.safetensors": safetensors_bytes(opt_tensors, {"format": CHECKPOINT_FORMAT}),
+        "rng.safetensors": safetensors_bytes(rng_tensors, {"format": CHECKPOINT_FORMAT}),
         "state.json": json.dumps(state, sort_keys=True, allow_nan=False).encode(),
     }
     body = {

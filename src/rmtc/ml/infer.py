@@ -8,8 +8,11 @@ model whose receptive field reaches less than a quarter of the overlap, and tile
 of the model's downsampling factor (``align``), the tiled result equals the whole-frame result up to
 float rounding; for a deep U-Net the difference is small and shrinks as the overlap grows.
 
-Memory: one tile on the device at a time (``batch`` tiles if asked), plus the output frame and one
-weight plane on the host.
+Memory: one tile on the device at a time, plus the output frame and one weight plane on the host. A
+half-float frame (as half EXRs read) stays half: each tile is converted on its way to the model, so a
+4K plate never exists as a float32 copy. Over a sequence, :func:`infer_sequence` keeps at most three
+input frames (one being read, one waiting, one being computed) and two results (one waiting, one being
+written) in memory, whatever the sequence's length.
 """
 
 from __future__ import annotations
@@ -125,7 +128,7 @@ def infer_tiled(
     Args:
         model: takes ``1 x C x h x w`` and returns ``1 x C' x sh x sw`` (``s`` a whole scale, found from
             the first tile); already on ``device``.
-        image: the frame, ``H x W x C`` floats.
+        image: the frame, ``H x W x C`` floats (float16 and float32 frames are used as they are).
         tile, overlap: tile size and overlap in input pixels; a frame within one tile runs whole.
         align: tile origins are multiples of this (default: the model's downsampling factor).
         device: where tiles run (default: CUDA when present). dtype: the tiles' dtype (e.g. half on GPU).
@@ -136,7 +139,7 @@ def infer_tiled(
     Raises:
         InvalidInput: a bad frame or tiling, or a model whose output size is not a whole multiple.
     """
-    frame = as_hwc(image, "the frame")
+    frame = image if _half_or_float(image) else as_hwc(image, "the frame")
     h, w = frame.shape[:2]
     dev = select_device(device)
     if align is None:
@@ -173,6 +176,17 @@ def infer_tiled(
     return np.ascontiguousarray(out / np.maximum(weight, 1e-12)[:, :, None], dtype=np.float32)
 
 
+def _half_or_float(image: np.ndarray) -> bool:
+    """Whether a frame can be tiled as it is: a C-contiguous ``H x W x C`` float16 or float32 array."""
+    return (
+        isinstance(image, np.ndarray)
+        and image.ndim == 3
+        and min(image.shape) >= 1
+        and image.dtype in (np.float16, np.float32)
+        and image.flags.c_contiguous
+    )
+
+
 def infer_sequence(
     model: nn.Module | Callable[[torch.Tensor], torch.Tensor],
     items: Iterable[K],
@@ -183,13 +197,16 @@ def infer_sequence(
     overlap: int = 64,
     device: str | torch.device | None = None,
     dtype: torch.dtype = torch.float32,
-    depth: int = 2,
+    depth: int = 1,
     on_done: Callable[[K], None] | None = None,
 ) -> PipelineStats:
     """Tiled inference over many frames with reading, compute and writing overlapping.
 
-    ``read(item)`` returns an ``H x W x C`` frame; ``write(item, result)`` stores the result (both run on
-    their own threads, see :func:`rmtc.ml.pipeline.run_pipeline`). The model runs on ``device``.
+    ``read(item)`` returns an ``H x W x C`` frame (keep half-float frames half: see the module
+    docstring); ``write(item, result)`` stores the result (both run on their own threads, see
+    :func:`rmtc.ml.pipeline.run_pipeline`). The model runs on ``device``. ``depth`` frames wait at each
+    hand-over: one is enough to keep the model busy when it is the slowest stage (the reader then holds
+    the next frame ready), and every extra one costs a frame of memory.
     """
     dev = select_device(device)
     if isinstance(model, nn.Module):

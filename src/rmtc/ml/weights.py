@@ -5,12 +5,18 @@ A weights file written here carries, in its safetensors header metadata, ``forma
 :func:`load_model` rebuilds the model with nothing else. A safetensors file from elsewhere (``rmtc model
 push FILE --architecture unet``) has no such metadata: the architecture is named by the caller and the
 config read from the tensor shapes.
+
+Every safetensors file rmtc writes goes through :func:`safetensors_bytes`, which makes its bytes a
+function of the tensors and metadata alone: the safetensors library serialises the header metadata from
+a hash map whose order changes from one process to the next, so the same weights saved twice would
+otherwise hash differently and never dedupe in the blob store.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import struct
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -35,7 +41,22 @@ def weights_bytes(model: ImageModel, extra: Mapping[str, str] | None = None) -> 
     """
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     meta = {"format": WEIGHTS_FORMAT, "config": model.config.to_json(), **dict(extra or {})}
-    return st_save(state, metadata=meta)
+    return safetensors_bytes(state, meta)
+
+
+def safetensors_bytes(tensors: Mapping[str, Tensor], metadata: Mapping[str, str] | None = None) -> bytes:
+    """Safetensors bytes that depend only on the tensors and the metadata: byte-identical for equal inputs.
+
+    The data section is laid out by the safetensors library (largest alignment first, then by name,
+    which is already deterministic); the JSON header is rewritten with every key sorted, compact
+    separators and space padding to 8 bytes, as the format allows, so content hashes dedupe.
+    """
+    raw = st_save(dict(tensors), metadata=dict(metadata) if metadata else None)
+    (size,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8 : 8 + size])
+    text = json.dumps(header, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text + raw[8 + size :]
 
 
 def atomic_write(path: Path, data: bytes) -> None:

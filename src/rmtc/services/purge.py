@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from rmtc.core.entities import Asset, Entity
 from rmtc.core.kinds import MATERIAL, Kind
 from rmtc.errors import Conflict, InvalidInput
-from rmtc.services.upstream import _get
+from rmtc.services.upstream import get_entities
 
 if TYPE_CHECKING:
     from rmtc.api.tracker import RefLike, Tracker
@@ -56,7 +56,7 @@ class Purger:
         if "purged" in self.t.store.get_flags([asset.id]).get(asset.id, {}):
             raise Conflict(f"{asset.label} is already purged", hint="nothing to do")
         steps = self.t.store.walk([asset.id], "down", through=MATERIAL, project=self.t.project)
-        downstream = list(_get(self.t, [s.entity for s in steps]).values())
+        downstream = list(get_entities(self.t, [s.entity for s in steps]).values())
         published = [e for e in downstream if e.kind is Kind.MODEL_VERSION]
         if published and not force:
             names = ", ".join(e.label for e in published[:5])

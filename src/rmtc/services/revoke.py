@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from rmtc.core.entities import Entity, License, Party, Run
+from rmtc.core.entities import DatasetVersion, Entity, License, Party, Run
 from rmtc.core.ids import EntityId
 from rmtc.core.kinds import MATERIAL, Kind, Relation
 from rmtc.errors import Conflict, InvalidInput
-from rmtc.services.upstream import _edges, _get
+from rmtc.services.upstream import find_edges, get_entities
 
 if TYPE_CHECKING:
     from rmtc.api.tracker import RefLike, Tracker
@@ -79,8 +79,8 @@ class Revoker:
         if isinstance(target, License):
             licenses, talent = [target], None
         elif isinstance(target, Party):
-            ids = [e.src for e in _edges(self.t, dst=[target.id], relations=[Relation.ATTRIBUTED_TO])]
-            licenses = [x for x in _get(self.t, ids).values() if isinstance(x, License)]
+            ids = [e.src for e in find_edges(self.t, dst=[target.id], relations=[Relation.ATTRIBUTED_TO])]
+            licenses = [x for x in get_entities(self.t, ids).values() if isinstance(x, License)]
             talent = target
         else:
             raise InvalidInput(
@@ -92,37 +92,61 @@ class Revoker:
             when_done = flags[licenses[0].id]["revoked"].get("at")
             raise Conflict(f"{target.label} is already revoked (on {when_done})", hint="nothing to do")
         sources = [
-            e.src for e in _edges(self.t, dst=[x.id for x in licenses], relations=[Relation.GOVERNED_BY])
+            e.src for e in find_edges(self.t, dst=[x.id for x in licenses], relations=[Relation.GOVERNED_BY])
         ]
         if talent is not None:
-            sources += [e.src for e in _edges(self.t, dst=[talent.id], relations=[Relation.DEPICTS])]
+            sources += [e.src for e in find_edges(self.t, dst=[talent.id], relations=[Relation.DEPICTS])]
         sources = list(dict.fromkeys(sources))
         impact = Impact(live, talent, sources)
-        reached = (
-            self.t.store.walk(sources, "down", through=MATERIAL, project=self.t.project) if sources else []
+        reach = self.t.store.closure(
+            sources,
+            "down",
+            through=MATERIAL,
+            project=self.t.project,
+            annotate=[Relation.USED, Relation.MEMBER_OF],
         )
-        found = _get(self.t, [s.entity for s in reached])
+        starts = set(sources)
+        affected_ids = [i for i, k in reach.kinds.items() if k in _GROUPS and i not in starts]
+        found = get_entities(self.t, affected_ids)
         grouped: dict[str, list[Entity]] = defaultdict(list)
-        for step in reached:
-            e = found.get(step.entity)
-            if e is not None and e.kind in _GROUPS:
+        for eid in affected_ids:
+            e = found.get(eid)
+            if e is not None:
                 grouped[_GROUPS[e.kind]].append(e)
         impact.downstream = {g: sorted(es, key=lambda e: e.label) for g, es in grouped.items()}
-        impact.plan = self._plan(set(sources), impact.downstream)
+        inputs: dict[EntityId, list[EntityId]] = defaultdict(list)
+        dropped: dict[EntityId, list[EntityId]] = defaultdict(list)
+        for src, relation, dst in reach.annotations:
+            if relation is Relation.USED:
+                inputs[src].append(dst)
+            elif src in starts:
+                dropped[dst].append(src)
+        impact.plan = self._plan(starts, impact.downstream, inputs, dropped)
         if not dry_run:
             self._apply(impact, reason, when)
         return impact
 
     def _plan(
-        self, affected: set[EntityId], downstream: dict[str, list[Entity]]
+        self,
+        affected: set[EntityId],
+        downstream: dict[str, list[Entity]],
+        inputs: dict[EntityId, list[EntityId]],
+        dropped: dict[EntityId, list[EntityId]],
     ) -> dict[str, list[dict[str, Any]]]:
+        """New dataset versions without the affected members, the runs to repeat on them, the model
+        versions to block. ``inputs``: what each reached run used; ``dropped``: the affected members
+        of each reached dataset version (plain versions; a paired one drops whole pairs, read here)."""
         datasets = []
         replaced: dict[str, str] = {}
         for version in downstream.get("dataset_versions", []):
-            members = self.t.datasets.members(version)
-            drop = [
-                m for m in members if m.asset in affected or (m.target is not None and m.target in affected)
-            ]
+            assert isinstance(version, DatasetVersion)
+            if version.paired:
+                members = self.t.datasets.members(version)
+                drop = [m.asset for m in members if m.asset in affected or m.target in affected]
+                total = len(members)
+            else:
+                drop = list(dict.fromkeys(dropped.get(version.id, [])))
+                total = version.member_count
             if not drop:
                 continue  # affected through a derived input, not its own members: rebuilt by its run
             label = f"{version.name}@next (without {len(drop)} member(s))"
@@ -130,8 +154,8 @@ class Revoker:
             datasets.append(
                 {
                     "version": {"id": str(version.id), "label": version.label},
-                    "drop": [str(m.asset) for m in drop],
-                    "keep": len(members) - len(drop),
+                    "drop": [str(a) for a in drop],
+                    "keep": total - len(drop),
                     "proposed": label,
                 }
             )
@@ -139,13 +163,14 @@ class Revoker:
         for run in downstream.get("runs", []):
             if not isinstance(run, Run) or run.run_type not in ("training", "fine-tuning"):
                 continue
-            inputs = [e.dst for e in self.t.store.find_edges(src=[run.id], relations=[Relation.USED])]
             runs.append(
                 {
                     "run": {"id": str(run.id), "label": run.label},
                     "run_type": run.run_type,
                     "params": dict(run.params),
-                    "inputs": [{"from": str(i), "to": replaced.get(str(i), str(i))} for i in inputs],
+                    "inputs": [
+                        {"from": str(i), "to": replaced.get(str(i), str(i))} for i in inputs.get(run.id, [])
+                    ],
                 }
             )
         blocked = [{"id": str(m.id), "label": m.label} for m in downstream.get("model_versions", [])]

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from rmtc.core.entities import Entity, Right
+from rmtc.core.entities import Entity, License, Party, Right
 from rmtc.core.ids import EntityId
 from rmtc.core.kinds import Kind, Relation
 from rmtc.core.rights import BUILTIN_RIGHTS, Context, any_allows, evaluate, terms
@@ -85,16 +85,19 @@ class Containment:
     artefact: Entity
     talent: Entity
     paths: list[list[dict[str, Any]]]
+    #: how many assets depicting the talent the artefact derives from (``paths`` may show fewer)
+    sources: int = 0
 
     @property
     def contains(self) -> bool:
-        return bool(self.paths)
+        return self.sources > 0
 
     def to_json(self) -> dict[str, Any]:
         return {
             "artefact": _ref(self.artefact),
             "talent": _ref(self.talent),
             "contains": self.contains,
+            "sources": self.sources,
             "paths": self.paths,
         }
 
@@ -170,57 +173,67 @@ class Rights:
         return report
 
     def _withheld(self, up: Upstream, right: str, ctx: Context) -> list[Withholding]:
-        out: list[Withholding] = []
+        """One reason per (licence or talent, reason), each with the evidence path of the first source
+        it was found on (breadth first: the nearest). A licence's verdict is computed once, however
+        many entities it governs."""
+        found: dict[tuple[str, str], tuple[EntityId, License | None, Relation | None, Party | None]] = {}
+        verdicts: dict[EntityId, Any] = {}
         for entity_id, lic_ids in up.governed.items():
             for lic_id in lic_ids:
                 lic = up.licenses.get(lic_id)
                 if lic is None:
                     continue
-                verdict = evaluate(lic, right, ctx, up.revoked.get(lic_id))  # type: ignore[arg-type]
+                verdict = verdicts.get(lic_id)
+                if verdict is None:
+                    verdict = verdicts[lic_id] = evaluate(lic, right, ctx, up.revoked.get(lic_id))
                 if not verdict.allowed:
-                    out.append(self._why(up, right, entity_id, lic, verdict.reason, Relation.GOVERNED_BY))
-        for source in up.sources:
-            if not up.governed.get(source):
-                name = up.entities[source].label
-                out.append(self._why(up, right, source, None, f"no licence governs {name}", None))
+                    found.setdefault(
+                        (str(lic_id), verdict.reason), (entity_id, lic, Relation.GOVERNED_BY, None)
+                    )
+        ungoverned = [s for s in up.sources if not up.governed.get(s)]
+        if ungoverned:
+            loaded = up.load(ungoverned)
+            for source in ungoverned:
+                found.setdefault(
+                    ("", f"no licence governs {loaded[source].label}"), (source, None, None, None)
+                )
+        talent_verdicts: dict[EntityId, tuple[str, str, License | None] | None] = {}
+        for talent_id, talent in up.talents.items():
+            agreements = [
+                (up.licenses[x], up.revoked.get(x))
+                for x in up.agreements.get(talent_id, [])
+                if x in up.licenses
+            ]
+            if not agreements:
+                reason = f"no agreement with talent {talent.name!r} covers their likeness"
+                talent_verdicts[talent_id] = ("", reason, None)
+                continue
+            ok, why = any_allows(agreements, right, ctx)  # type: ignore[arg-type]
+            if not ok:
+                reason = f"talent {talent.name!r}: " + "; ".join(v.reason for v in why)
+                lic = agreements[0][0]
+                talent_verdicts[talent_id] = (str(lic.id), reason, lic)
+            else:
+                talent_verdicts[talent_id] = None
         for asset_id, talents in up.depicts.items():
             for talent_id in talents:
-                talent = up.talents.get(talent_id)
-                if talent is None:
-                    continue
-                agreements = [
-                    (up.licenses[x], up.revoked.get(x))
-                    for x in up.agreements.get(talent_id, [])
-                    if x in up.licenses
-                ]
-                if not agreements:
-                    reason = f"no agreement with talent {talent.name!r} covers their likeness"
-                    out.append(self._why(up, right, asset_id, None, reason, Relation.DEPICTS, talent))
-                    continue
-                ok, verdicts = any_allows(agreements, right, ctx)  # type: ignore[arg-type]
-                if not ok:
-                    reason = f"talent {talent.name!r}: " + "; ".join(v.reason for v in verdicts)
-                    lic = agreements[0][0]
-                    out.append(self._why(up, right, asset_id, lic, reason, Relation.DEPICTS, talent))
-        return _dedupe(out)
-
-    def _why(
-        self,
-        up: Upstream,
-        right: str,
-        source: EntityId,
-        lic: Entity | None,
-        reason: str,
-        last: Relation | None,
-        talent: Entity | None = None,
-    ) -> Withholding:
-        path = [{**_ref(e), "relation": rel.value if rel else None} for e, rel in up.path_to(source)]
-        if last is not None and path:
-            path[-1]["relation"] = last.value
-            end = talent if talent is not None else lic
-            if end is not None:
-                path.append({**_ref(end), "relation": None})
-        return Withholding(right, up.entities[source], lic, reason, path)
+                verdict_t = talent_verdicts.get(talent_id)
+                if verdict_t is not None:
+                    key, reason, lic = verdict_t
+                    found.setdefault((key, reason), (asset_id, lic, Relation.DEPICTS, up.talents[talent_id]))
+        if not found:
+            return []
+        chains = up.paths_to([source for source, _, _, _ in found.values()])
+        out = []
+        for ((_, reason), (_source, lic, last, talent)), chain in zip(found.items(), chains, strict=True):
+            path = [{**_ref(e), "relation": rel.value if rel else None} for e, rel in chain]
+            if last is not None and path:
+                path[-1]["relation"] = last.value
+                end = talent if talent is not None else lic
+                if end is not None:
+                    path.append({**_ref(end), "relation": None})
+            out.append(Withholding(right, chain[-1][0], lic, reason, path))
+        return out
 
     def check(self, ref: RefLike, right: str, **ctx: Any) -> RightsReport:
         return self.effective(ref, rights=[right], **ctx)
@@ -250,32 +263,22 @@ class Rights:
             )
 
     # -- contains ---------------------------------------------------------------------------------
-    def contains(self, ref: RefLike, talent: RefLike) -> Containment:
-        """Does the artefact derive from any asset depicting the talent? With every evidence path."""
+    def contains(self, ref: RefLike, talent: RefLike, *, max_paths: int | None = 20) -> Containment:
+        """Does the artefact derive from any asset depicting the talent? With the number of such
+        assets and the evidence paths of the nearest ``max_paths`` of them (``None``: all)."""
         root = self.t.resolve(ref)
         party = self.t.parties.talent(talent)
         up = gather(self.t, root)
+        hits = [asset_id for asset_id, talents in up.depicts.items() if party.id in talents]
+        shown = hits if max_paths is None else hits[: max(0, max_paths)]
         paths = []
-        for asset_id, talents in up.depicts.items():
-            if party.id in talents:
-                path = [{**_ref(e), "relation": r.value if r else None} for e, r in up.path_to(asset_id)]
-                path[-1]["relation"] = Relation.DEPICTS.value
-                path.append({**_ref(party), "relation": None})
-                paths.append(path)
-        return Containment(root, party, paths)
+        for chain in up.paths_to(shown):
+            path = [{**_ref(e), "relation": r.value if r else None} for e, r in chain]
+            path[-1]["relation"] = Relation.DEPICTS.value
+            path.append({**_ref(party), "relation": None})
+            paths.append(path)
+        return Containment(root, party, paths, sources=len(hits))
 
 
 def _ref(e: Entity) -> dict[str, Any]:
     return {"id": str(e.id), "kind": e.kind.value, "label": e.label}
-
-
-def _dedupe(items: list[Withholding]) -> list[Withholding]:
-    """One reason per (licence or talent, reason) pair: a licence on a thousand frames is one reason."""
-    seen: set[tuple[str, str]] = set()
-    out = []
-    for w in items:
-        key = (str(w.license.id) if w.license else "", w.reason)
-        if key not in seen:
-            seen.add(key)
-            out.append(w)
-    return out

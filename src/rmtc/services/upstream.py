@@ -1,5 +1,13 @@
 """The material upstream of an artefact: everything it is made of, with the licences and talents that
-reach it, gathered in a handful of batched queries so rights, contains and reports share one walk."""
+reach it, gathered in two round trips so rights, contains and reports share one walk.
+
+The closure of a model version spans thousands of entities (every member of every dataset version it
+was trained on) while the answers about it name a handful: its licences, its talents, one evidence
+path per reason. So the closure arrives as ids, kinds and parent pointers
+(:meth:`~rmtc.store.protocol.MetadataStore.closure`), with the ``governed_by``, ``depicts`` and
+made-from edges leaving it; only the licences and talents are loaded with it, and any other entity
+when something asks for it (:meth:`Upstream.load`, :meth:`Upstream.path_to`).
+"""
 
 from __future__ import annotations
 
@@ -8,29 +16,29 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from rmtc.core.entities import Asset, Entity, License, Party, Weights
+from rmtc.core.entities import Entity, License, Party
 from rmtc.core.ids import EntityId
-from rmtc.core.kinds import MATERIAL, Relation, upstream_of
+from rmtc.core.kinds import MATERIAL, Kind, Relation
 from rmtc.core.rights import Revocation
-from rmtc.store.types import Edge
+from rmtc.store.types import Closure, Edge
 
 if TYPE_CHECKING:
     from rmtc.api.tracker import Tracker
 
 #: Queries with ``IN (...)`` lists are sent in chunks of this many ids.
 CHUNK = 900
-_SOURCE_KINDS = (Asset, Weights)
-_MADE_FROM = [Relation.GENERATED_BY, Relation.DERIVED_FROM, Relation.VARIANT_OF]
+_SOURCE_KINDS = (Kind.ASSET, Kind.WEIGHTS)
+_MADE_FROM = (Relation.GENERATED_BY, Relation.DERIVED_FROM, Relation.VARIANT_OF)
+_ANNOTATE = (Relation.GOVERNED_BY, Relation.DEPICTS, *_MADE_FROM)
 
 
 @dataclass
 class Upstream:
     """An artefact's material closure and what governs it."""
 
+    tracker: Tracker
     root: Entity
-    entities: dict[EntityId, Entity]
-    #: for each reached entity, the edge that reached it (the root has none)
-    via: dict[EntityId, Edge]
+    closure: Closure
     #: entity -> licences governing it directly
     governed: dict[EntityId, list[EntityId]] = field(default_factory=dict)
     #: asset -> talents it depicts
@@ -42,46 +50,64 @@ class Upstream:
     licenses: dict[EntityId, License] = field(default_factory=dict)
     talents: dict[EntityId, Party] = field(default_factory=dict)
     revoked: dict[EntityId, Revocation] = field(default_factory=dict)
+    _loaded: dict[EntityId, Entity] = field(default_factory=dict, repr=False)
+
+    @property
+    def kinds(self) -> dict[EntityId, Kind]:
+        """Every entity of the closure (the root first, then breadth first) with its kind."""
+        return self.closure.kinds
+
+    def load(self, ids: Iterable[EntityId]) -> dict[EntityId, Entity]:
+        """These entities, fetched once and kept."""
+        missing = [i for i in dict.fromkeys(ids) if i not in self._loaded]
+        if missing:
+            self._loaded.update(get_entities(self.tracker, missing))
+        return self._loaded
+
+    @property
+    def entities(self) -> dict[EntityId, Entity]:
+        """Every entity of the closure, loaded (for reports; the questions load only what they name)."""
+        loaded = self.load(self.closure.kinds)
+        return {i: loaded[i] for i in self.closure.kinds if i in loaded}
 
     def path_to(self, entity: EntityId) -> list[tuple[Entity, Relation | None]]:
         """The chain from the root to ``entity``: each entity with the relation to the next one."""
-        chain: list[tuple[Entity, Relation | None]] = [(self.entities[entity], None)]
-        current = entity
-        while current in self.via:
-            edge = self.via[current]
-            prev = edge.src if upstream_of(edge.relation) == "dst" else edge.dst
-            chain.append((self.entities[prev], edge.relation))
-            current = prev
-        chain.reverse()  # now root first, each entity with the relation that leads to the next
-        return chain
+        return self.paths_to([entity])[0]
+
+    def paths_to(self, targets: Sequence[EntityId]) -> list[list[tuple[Entity, Relation | None]]]:
+        """:meth:`path_to` for several entities, loading every entity on them in one go."""
+        chains = [self.closure.path(t) for t in targets]
+        loaded = self.load(i for chain in chains for i, _ in chain)
+        return [[(loaded[i], r) for i, r in chain] for chain in chains]
 
 
 def gather(t: Tracker, root: Entity) -> Upstream:
-    steps = t.store.walk([root.id], "up", through=MATERIAL, project=t.project)
-    ids = [root.id, *(s.entity for s in steps)]
-    entities = _get(t, ids)
-    entities[root.id] = root
-    up = Upstream(root, entities, {s.entity: s.via for s in steps if s.via is not None})
-    for e in _edges(t, src=ids, relations=[Relation.GOVERNED_BY]):
-        up.governed.setdefault(e.src, []).append(e.dst)
-    asset_ids = [i for i, e in entities.items() if isinstance(e, Asset)]
-    for e in _edges(t, src=asset_ids, relations=[Relation.DEPICTS]):
-        up.depicts.setdefault(e.src, []).append(e.dst)
+    closure = t.store.closure([root.id], "up", through=MATERIAL, project=t.project, annotate=_ANNOTATE)
+    if root.id not in closure.kinds:  # another project's entity, resolved by id: nothing upstream
+        closure.kinds[root.id] = root.kind
+    up = Upstream(t, root, closure, _loaded={root.id: root})
+    made: set[EntityId] = set()
+    for src, relation, dst in closure.annotations:
+        if relation is Relation.GOVERNED_BY:
+            up.governed.setdefault(src, []).append(dst)
+        elif relation is Relation.DEPICTS:
+            if closure.kinds.get(src) is Kind.ASSET:
+                up.depicts.setdefault(src, []).append(dst)
+        else:
+            made.add(src)
     talent_ids = sorted({p for ps in up.depicts.values() for p in ps}, key=str)
-    for e in _edges(t, dst=talent_ids, relations=[Relation.ATTRIBUTED_TO]):
+    for e in find_edges(t, dst=talent_ids, relations=[Relation.ATTRIBUTED_TO]):
         up.agreements.setdefault(e.dst, []).append(e.src)
     lic_ids = {x for xs in up.governed.values() for x in xs} | {
         x for xs in up.agreements.values() for x in xs
     }
-    found = _get(t, [*lic_ids, *talent_ids])
-    up.licenses = {i: e for i, e in found.items() if isinstance(e, License)}
-    up.talents = {i: e for i, e in found.items() if isinstance(e, Party)}
+    found = up.load([*lic_ids, *talent_ids])
+    up.licenses = {i: e for i in lic_ids if isinstance(e := found.get(i), License)}
+    up.talents = {i: e for i in talent_ids if isinstance(e := found.get(i), Party)}
     for eid, flags in t.store.get_flags(list(up.licenses)).items():
         if "revoked" in flags:
             up.revoked[eid] = revocation_of(flags["revoked"])
-    source_ids = [i for i, e in entities.items() if isinstance(e, _SOURCE_KINDS)]
-    made = {e.src for e in _edges(t, src=source_ids, relations=_MADE_FROM)}
-    up.sources = [i for i in source_ids if i not in made]
+    up.sources = [i for i, k in closure.kinds.items() if k in _SOURCE_KINDS and i not in made]
     return up
 
 
@@ -89,20 +115,22 @@ def revocation_of(flag: dict[str, Any]) -> Revocation:
     return Revocation(date.fromisoformat(str(flag["at"])), str(flag.get("reason", "")))
 
 
-def _get(t: Tracker, ids: Sequence[EntityId]) -> dict[EntityId, Entity]:
+def get_entities(t: Tracker, ids: Sequence[EntityId]) -> dict[EntityId, Entity]:
+    """Entities by id, in chunks the databases' parameter limits allow."""
     out: dict[EntityId, Entity] = {}
     for chunk in _chunks(ids):
         out.update(t.store.get_entities(chunk))
     return out
 
 
-def _edges(
+def find_edges(
     t: Tracker,
     *,
     src: Sequence[EntityId] | None = None,
     dst: Sequence[EntityId] | None = None,
     relations: Sequence[Relation],
 ) -> list[Edge]:
+    """Edges from (or to) many ids, in chunks."""
     ids = src if src is not None else dst
     out: list[Edge] = []
     for chunk in _chunks(ids or []):

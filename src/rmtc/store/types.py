@@ -134,6 +134,36 @@ class RunQuery:
 
 
 @dataclass(frozen=True, slots=True)
+class Closure:
+    """Everything reachable from some start entities, in compact form: what rights, ``contains`` and
+    impact questions need, without loading a single entity.
+
+    ``kinds`` holds the starts and every reached entity in breadth-first order (by depth, then in the
+    order the reaching edges were recorded). ``parent`` gives each reached entity the neighbour it was
+    first reached from and the relation of that edge (follow it back to a start for an evidence
+    path); ``depth`` its distance from the starts. ``annotations`` are the edges of the requested
+    relations whose src is one of ``kinds`` (``governed_by``, ``depicts`` ...), as ``(src, relation,
+    dst)``, whether or not their dst was reached.
+    """
+
+    kinds: dict[EntityId, Kind]
+    parent: dict[EntityId, tuple[EntityId, Relation]]
+    depth: dict[EntityId, int]
+    annotations: list[tuple[EntityId, Relation, EntityId]] = field(default_factory=list)
+
+    def path(self, entity: EntityId) -> list[tuple[EntityId, Relation | None]]:
+        """From a start to ``entity``: each entity with the relation of the edge to the next one."""
+        nodes, relations = [entity], []
+        while nodes[-1] in self.parent:
+            prev, relation = self.parent[nodes[-1]]
+            nodes.append(prev)
+            relations.append(relation)
+        nodes.reverse()
+        relations.reverse()
+        return list(zip(nodes, [*relations, None], strict=True))
+
+
+@dataclass(frozen=True, slots=True)
 class WalkStep:
     """One entity reached by a walk: how far, and by which edge it was first reached."""
 

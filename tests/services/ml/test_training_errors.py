@@ -65,6 +65,19 @@ def test_when_a_frame_has_nan_pixels_then_training_is_refused_naming_the_frame(p
     _nothing_recorded(project)
 
 
+def test_when_a_target_frame_has_infinite_pixels_then_training_is_refused_naming_it(project, tmp_path):
+    pairs = _frames(tmp_path, 3)
+    matte = np.full((40, 48, 1), 0.5, np.float32)
+    matte[9, 11, 0] = -np.inf
+    _exr(pairs[2][1], matte, ("A",))
+    _paired(project, pairs)
+    with pytest.raises(
+        InvalidInput, match=r"plate\.1003\.exr -> matte\.1003\.exr \(target\) has 0 NaN and 1 infinite"
+    ):
+        _train(project, tmp_path, "bad@1")
+    _nothing_recorded(project)
+
+
 def test_when_input_and_target_sizes_differ_then_training_is_refused_naming_the_pair(project, tmp_path):
     _paired(project, _frames(tmp_path, 3, target_size=(32, 32)))
     with pytest.raises(

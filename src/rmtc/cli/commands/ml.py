@@ -153,6 +153,9 @@ def infer(
     device: str | None = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N."),
     session: str | None = typer.Option(None, "--session", help="Record into this session."),
     nonfinite: str = typer.Option("error", "--nonfinite", help="NaN/Inf pixels: error, or fix (set to 0)."),
+    variant: str | None = typer.Option(
+        None, "--variant", help="What runs: safetensors, torchscript or onnx (default: the weights)."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Run a published model over frames (tiled) and record the inference with its inputs and outputs."""
@@ -166,6 +169,7 @@ def infer(
         device=device,
         session=session,
         nonfinite=nonfinite,
+        variant=variant,
     )
     if json_out:
         output.print_json(outcome.to_json())

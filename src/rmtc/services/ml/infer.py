@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from rmtc.api.tracker import RefLike, Tracker
 
 NONFINITE = ("error", "fix")
+#: The variants ``rmtc infer`` can run, in the order tried when none is asked for (ONNX only on request).
+_RUNNABLE = ("safetensors", "torchscript", "onnx")
 _NAMES = {1: ("A",), 2: ("R", "G"), 3: ("R", "G", "B"), 4: ("R", "G", "B", "A")}
 
 
@@ -114,13 +116,18 @@ class Inferences:
         device: str | None = None,
         session: RefLike | None = None,
         nonfinite: str = "error",
+        variant: str | None = None,
     ) -> InferOutcome:
         """Run a model version over a frame sequence and record the inference (see the module docstring).
+
+        ``variant`` picks what runs: ``safetensors`` (the PyTorch weights), ``torchscript`` or ``onnx``
+        (through onnxruntime); by default the weights, else the TorchScript. The inference records it.
 
         Raises:
             RightsViolation: the version is blocked or lacks the ``inference`` right. NotFound: frames
                 are missing. InvalidInput: a damaged frame, NaN/Inf pixels (with ``nonfinite="error"``),
-                too few channels, an output that would overwrite an input, a bad tiling.
+                too few channels, an output that would overwrite an input, a bad tiling, a variant the
+                version does not have.
         """
         from rmtc.ml.infer import infer_sequence
 
@@ -136,7 +143,7 @@ class Inferences:
             raise InvalidInput(
                 f"--output would overwrite the input frame {sorted(clash)[0]}", hint="write elsewhere"
             )
-        net, variant = self._load(version)
+        net, variant = self._load(version, variant, device)
         cin = int(version.attrs.get("in_channels") or getattr(net, "in_channels", 0) or 0)
         report = self.t.ingestor.ingest([input], frames=frames, by_reference=True)
         if report.failed:
@@ -260,29 +267,49 @@ class Inferences:
         outs = [a for a in stored[offset + 1 :] if isinstance(a, Asset)]
         return InferOutcome(recorded, sess, version, input_ids, outs)
 
-    def _load(self, version: ModelVersion) -> tuple[Any, str]:
-        """The model to run: the safetensors weights when published, else the TorchScript variant."""
+    def _load(self, version: ModelVersion, wanted: str | None, device: str | None) -> tuple[Any, str]:
+        """The model to run: the variant asked for; else the safetensors weights, else the TorchScript."""
         variants = dict(version.variants)
-        if "safetensors" in variants:
-            from rmtc.ml.nets import NetConfig
-            from rmtc.ml.weights import load_model
+        if wanted is not None and wanted not in variants:
+            raise InvalidInput(
+                f"{version.label} has no {wanted} variant (it has {', '.join(sorted(variants)) or 'none'})",
+                hint=f"publish it with --variant {wanted}, or pick one of those",
+            )
+        order = [wanted] if wanted is not None else ["safetensors", "torchscript"]
+        chosen = next((v for v in order if v in variants and v in _RUNNABLE), None)
+        if chosen is None:
+            raise InvalidInput(
+                f"{version.label} has only {', '.join(sorted(variants)) or 'no'} variant(s); rmtc infer runs "
+                "safetensors weights or TorchScript, and ONNX when asked (--variant onnx)",
+                hint="pass --variant onnx"
+                if "onnx" in variants
+                else "publish safetensors weights (or a TorchScript model) to run it here",
+            )
+        config = self._config(version)
+        with blob_file(self.t, variants[chosen]) as path:
+            if chosen == "safetensors":
+                from rmtc.ml.nets import NetConfig
+                from rmtc.ml.weights import load_model
 
-            sources = [w for w in self.t.neighbours(version, Relation.DERIVED_FROM) if isinstance(w, Weights)]
-            config = config_of(sources[0]) if sources else None
-            with blob_file(self.t, variants["safetensors"]) as path:
                 model = load_model(path, config=NetConfig.from_dict(config)) if config else load_model(path)
-            return model.eval(), "safetensors"
-        if "torchscript" in variants:
-            from rmtc.ml.torchscript import load_torchscript
+                return model.eval(), chosen
+            if chosen == "torchscript":
+                from rmtc.ml.torchscript import load_torchscript
 
-            with blob_file(self.t, variants["torchscript"]) as path:
                 module, _ = load_torchscript(path)
-            return module.eval(), "torchscript"
-        raise InvalidInput(
-            f"{version.label} has only {', '.join(sorted(variants)) or 'no'} variant(s); rmtc infer runs "
-            "safetensors weights or TorchScript",
-            hint="publish safetensors weights (or a TorchScript model) to run it here",
-        )
+                return module.eval(), chosen
+            from rmtc.ml.infer import model_alignment
+            from rmtc.ml.nets import NetConfig, build_model
+            from rmtc.ml.onnxrun import OnnxModel
+
+            multiple = model_alignment(build_model(NetConfig.from_dict(config)).net) if config else 1
+            cin = int(version.attrs.get("in_channels") or 0)
+            return OnnxModel(path, multiple=multiple, in_channels=cin, device=device or "cpu"), chosen
+
+    def _config(self, version: ModelVersion) -> dict[str, Any] | None:
+        """The network config of the weights the version was published from (None when pushed bare)."""
+        sources = [w for w in self.t.neighbours(version, Relation.DERIVED_FROM) if isinstance(w, Weights)]
+        return config_of(sources[0]) if sources else None
 
 
 def _read_frame(
@@ -314,7 +341,8 @@ def _read_frame(
     pixels = px.astype(np.float32) / float(np.iinfo(px.dtype).max) if px.dtype.kind == "u" else px
     keep = {k: v for k, v in image.metadata.items() if not k.startswith("rmtc/")}
     types = {k: v for k, v in image.metadata_types.items() if k in keep}
-    return np.ascontiguousarray(pixels, dtype=np.float32), keep, types
+    as_read = np.float16 if pixels.dtype == np.float16 else np.float32  # half stays half: half the memory
+    return np.ascontiguousarray(pixels, dtype=as_read), keep, types
 
 
 def _write_frame(

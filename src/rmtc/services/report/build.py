@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from rmtc.core.entities import Asset, Entity, License, Run
 from rmtc.core.ids import EntityId
-from rmtc.core.kinds import Relation, upstream_of
+from rmtc.core.kinds import Relation
 from rmtc.errors import NotFound
 from rmtc.services.rights import RightsReport
 from rmtc.services.upstream import gather
@@ -69,7 +69,8 @@ def build_report(t: Tracker, ref: RefLike, *, at: date | None = None) -> Report:
     root = t.resolve(ref)
     rights = t.rights.effective(root, at=at)
     up = gather(t, root)
-    flags = t.store.get_flags(list(up.entities))
+    everything = up.entities
+    flags = t.store.get_flags(list(everything))
     report = Report(root, t.clock.now().isoformat(), rights, flags=flags.get(root.id, {}))
     withheld_licenses = {w.license.id for ws in rights.withheld.values() for w in ws if w.license is not None}
     for lic_id, lic in sorted(up.licenses.items(), key=lambda kv: kv[1].name):
@@ -99,7 +100,7 @@ def build_report(t: Tracker, ref: RefLike, *, at: date | None = None) -> Report:
             {"id": str(talent_id), "name": talent.name, "frames": frames, "agreements": agreements}
         )
     for source_id in up.sources:
-        e = up.entities[source_id]
+        e = everything[source_id]
         report.sources.append(
             {
                 "id": str(source_id),
@@ -111,7 +112,7 @@ def build_report(t: Tracker, ref: RefLike, *, at: date | None = None) -> Report:
                 "flags": flags.get(source_id, {}),
             }
         )
-    runs = [e for e in up.entities.values() if isinstance(e, Run)]
+    runs = [e for e in everything.values() if isinstance(e, Run)]
     latest = t.store.latest_metrics([r.id for r in runs]) if runs else {}
     for r in sorted(runs, key=lambda r: r.created_at):
         try:
@@ -134,19 +135,13 @@ def build_report(t: Tracker, ref: RefLike, *, at: date | None = None) -> Report:
 
 def _graph(report: Report, up: Any, bad_licenses: set[EntityId]) -> None:
     """Nodes and edges to draw, with frames of a sequence folded into one node."""
-    depth: dict[EntityId, int] = {report.artefact.id: 0}
-    order = [report.artefact.id, *up.via]
-    for eid in order[1:]:
-        chain = 0
-        cur = eid
-        while cur in up.via:
-            edge = up.via[cur]
-            cur = edge.src if upstream_of(edge.relation) == "dst" else edge.dst
-            chain += 1
-        depth[eid] = chain
+    closure = up.closure
+    depth: dict[EntityId, int] = {report.artefact.id: 0, **closure.depth}
+    order = list(closure.kinds)
+    entities = up.entities
 
     def key(eid: EntityId) -> str:
-        e = up.entities[eid]
+        e = entities[eid]
         if isinstance(e, Asset) and e.sequence:
             return f"seq:{e.sequence}"
         return str(eid)
@@ -154,7 +149,7 @@ def _graph(report: Report, up: Any, bad_licenses: set[EntityId]) -> None:
     nodes: dict[str, GraphNode] = {}
     counts: dict[str, int] = {}
     for eid in order:
-        e = up.entities[eid]
+        e = entities[eid]
         k = key(eid)
         counts[k] = counts.get(k, 0) + 1
         if k not in nodes:
@@ -168,9 +163,8 @@ def _graph(report: Report, up: Any, bad_licenses: set[EntityId]) -> None:
         if n > 1:
             nodes[k].label = f"{nodes[k].label} x{n}"
     edges: set[tuple[str, str, str]] = set()
-    for eid, edge in up.via.items():
-        prev = edge.src if upstream_of(edge.relation) == "dst" else edge.dst
-        edges.add((key(prev), key(eid), edge.relation.value))
+    for eid, (prev, relation) in closure.parent.items():
+        edges.add((key(prev), key(eid), relation.value))
     for src_id, lic_ids in up.governed.items():
         for lic_id in lic_ids:
             if lic_id in up.licenses:

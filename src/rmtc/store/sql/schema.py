@@ -209,5 +209,28 @@ rmtc_meta = sa.Table(
     sa.Column("value", sa.Text(), nullable=False),
 )
 
+# Service users and their API tokens (migration 0002). A token is kept only as the SHA-256 of its
+# secret; ``projects`` is the JSON list of project scopes (``["*"]`` = every project).
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("name", sa.Text(), primary_key=True),
+    sa.Column("role", sa.Text(), nullable=False),
+    sa.Column("projects", json_type(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+)
+
+tokens = sa.Table(
+    "tokens",
+    metadata,
+    sa.Column("id", sa.Text(), primary_key=True),
+    sa.Column("user", sa.Text(), sa.ForeignKey("users.name"), nullable=False),
+    sa.Column("name", sa.Text(), nullable=False),
+    sa.Column("secret_hash", sa.Text(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("revoked_at", UTCDateTime(), nullable=True),
+    sa.Index(None, "user"),
+)
+
 #: The provenance tables the database itself keeps append-only.
 APPEND_ONLY: tuple[str, ...] = ("entities", "edges", "audit")

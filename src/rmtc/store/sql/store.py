@@ -22,6 +22,7 @@ from rmtc.core.ids import EntityId
 from rmtc.core.kinds import Kind, Relation
 from rmtc.store.protocol import Direction
 from rmtc.store.sql import audit, migrate, operational
+from rmtc.store.sql import closure as closure_queries
 from rmtc.store.sql import edges as edge_queries
 from rmtc.store.sql import entities as entity_queries
 from rmtc.store.sql import runs as run_queries
@@ -30,6 +31,7 @@ from rmtc.store.sql.engine import Database
 from rmtc.store.sql.write import write_batch
 from rmtc.store.types import (
     AuditEvent,
+    Closure,
     Edge,
     EntityQuery,
     MetricPoint,
@@ -97,6 +99,20 @@ class SqlStore:
         with self._db.read() as conn:
             return edge_queries.find_edges(
                 conn, self._db.dialect, src=src, dst=dst, relations=relations, limit=limit
+            )
+
+    def closure(
+        self,
+        start: Sequence[EntityId],
+        direction: Direction,
+        *,
+        through: Mapping[Relation, Collection[Kind]] | None = None,
+        project: str | None = None,
+        annotate: Sequence[Relation] = (),
+    ) -> Closure:
+        with self._db.read() as conn:
+            return closure_queries.closure(
+                conn, self._db.dialect, start, direction, through=through, project=project, annotate=annotate
             )
 
     def walk(

@@ -104,6 +104,35 @@ class GraphCases(StoreCases):
         assert store.walk([c[0].id], "up", max_depth=0) == []
         assert store.walk([new_id()], "up") == []
 
+    def test_a_closure_reaches_what_the_walk_reaches_with_kinds_parents_and_annotations(
+        self, store: MetadataStore, m: Maker
+    ) -> None:
+        a, b, dv, p = m.asset(), m.asset(), m.version(), m.party()
+        run, weights = m.run(), Weights(**m._base("w", {"content_hash": "w" * 64}))
+        edges = (
+            Edge(a.id, R.MEMBER_OF, dv.id),
+            Edge(a.id, R.DERIVED_FROM, b.id),
+            Edge(a.id, R.DEPICTS, p.id),
+            Edge(run.id, R.USED, dv.id),
+            Edge(weights.id, R.GENERATED_BY, run.id),
+        )
+        write(store, a, b, dv, p, run, weights, edges=edges)
+        for start, way in ((weights.id, "up"), (b.id, "down")):
+            walked = store.walk([start], way)  # type: ignore[arg-type]
+            got = store.closure([start], way, annotate=[R.DEPICTS])  # type: ignore[arg-type]
+            assert list(got.kinds) == [start, *(s.entity for s in walked)]
+            assert got.depth == {s.entity: s.depth for s in walked}
+            for s in walked:
+                assert s.via is not None
+                near = s.via.src if s.via.dst == s.entity else s.via.dst
+                assert got.parent[s.entity] == (near, s.via.relation)
+        up = store.closure([weights.id], "up", annotate=[R.DEPICTS])
+        assert up.kinds[a.id] is Kind.ASSET and up.kinds[weights.id] is Kind.WEIGHTS
+        assert up.annotations == [(a.id, R.DEPICTS, p.id)]
+        assert [i for i, _ in up.path(a.id)] == [weights.id, run.id, dv.id, a.id]
+        assert [r for _, r in up.path(a.id)] == [R.GENERATED_BY, R.USED, R.MEMBER_OF, None]
+        assert store.closure([new_id()], "up").kinds == {}
+
     def test_when_relations_are_given_then_the_walk_follows_only_those(
         self, store: MetadataStore, m: Maker
     ) -> None:
