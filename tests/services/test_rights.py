@@ -102,6 +102,16 @@ def test_contains_answers_yes_with_the_evidence_path(show):
     assert kinds == ["model_version", "weights", "run", "dataset_version", "asset", "party"]
 
 
+def test_contains_counts_every_depicting_asset_but_shows_only_the_nearest_paths_asked_for(show):
+    few = show.t.rights.contains(show.model_version, "ava_reyes", max_paths=1)
+    assert few.contains and few.sources == 3 and len(few.paths) == 1
+    assert few.to_json()["sources"] == 3
+    every = show.t.rights.contains(show.model_version, "ava_reyes", max_paths=None)
+    assert len(every.paths) == 3 and every.paths[0] == few.paths[0]
+    none = show.t.rights.contains(show.model_version, "ava_reyes", max_paths=0)
+    assert none.contains and none.paths == []
+
+
 def test_contains_says_no_for_a_talent_whose_frames_were_all_filtered_out(show):
     assert not show.t.rights.contains(show.ava_only, "marcus_cole").contains
     assert show.t.rights.contains(show.output, "marcus_cole").contains

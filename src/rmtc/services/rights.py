@@ -208,7 +208,7 @@ class Rights:
                 reason = f"no agreement with talent {talent.name!r} covers their likeness"
                 talent_verdicts[talent_id] = ("", reason, None)
                 continue
-            ok, why = any_allows(agreements, right, ctx)  # type: ignore[arg-type]
+            ok, why = any_allows(agreements, right, ctx)
             if not ok:
                 reason = f"talent {talent.name!r}: " + "; ".join(v.reason for v in why)
                 lic = agreements[0][0]
@@ -225,11 +225,11 @@ class Rights:
             return []
         chains = up.paths_to([source for source, _, _, _ in found.values()])
         out = []
-        for ((_, reason), (_source, lic, last, talent)), chain in zip(found.items(), chains, strict=True):
+        for ((_, reason), (_source, lic, last, party)), chain in zip(found.items(), chains, strict=True):
             path = [{**_ref(e), "relation": rel.value if rel else None} for e, rel in chain]
             if last is not None and path:
                 path[-1]["relation"] = last.value
-                end = talent if talent is not None else lic
+                end = party if party is not None else lic
                 if end is not None:
                     path.append({**_ref(end), "relation": None})
             out.append(Withholding(right, chain[-1][0], lic, reason, path))

@@ -102,8 +102,8 @@ def gather(t: Tracker, root: Entity) -> Upstream:
         x for xs in up.agreements.values() for x in xs
     }
     found = up.load([*lic_ids, *talent_ids])
-    up.licenses = {i: e for i in lic_ids if isinstance(e := found.get(i), License)}
-    up.talents = {i: e for i in talent_ids if isinstance(e := found.get(i), Party)}
+    up.licenses = {i: lic for i in lic_ids if isinstance(lic := found.get(i), License)}
+    up.talents = {i: who for i in talent_ids if isinstance(who := found.get(i), Party)}
     for eid, flags in t.store.get_flags(list(up.licenses)).items():
         if "revoked" in flags:
             up.revoked[eid] = revocation_of(flags["revoked"])

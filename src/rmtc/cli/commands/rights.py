@@ -91,23 +91,25 @@ def contains(
     ctx: typer.Context,
     ref: str = typer.Argument(..., help="Model version, weights, inference, dataset version or frame."),
     talent: str = typer.Argument(..., help="The talent."),
+    paths: int = typer.Option(20, "--paths", min=0, help="Evidence paths to show, nearest first (0: all)."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Does the artefact derive from any asset depicting the talent? Yes or no, with the evidence."""
-    result = tracker(ctx).rights.contains(ref, talent)
+    result = tracker(ctx).rights.contains(ref, talent, max_paths=paths or None)
     if json_out:
         output.print_json(result.to_json())
         return
     verdict = "YES" if result.contains else "no"
     output.console.print(f"{result.artefact.label} contains {result.talent.label}: {verdict}")
-    for path in result.paths[:20]:
+    for path in result.paths:
         hops = []
         for step in path:
             rel = f" -{step['relation']}->" if step["relation"] else ""
             hops.append(f"{step['label']}{rel}")
         output.console.print("  " + " ".join(hops), markup=False)
-    if len(result.paths) > 20:
-        output.console.print(f"  … and {len(result.paths) - 20} more path(s) (--json lists all)")
+    if result.sources > len(result.paths):
+        more = result.sources - len(result.paths)
+        output.console.print(f"  … and {more} more depicting asset(s) (--paths 0 shows every path)")
 
 
 def revoke(
