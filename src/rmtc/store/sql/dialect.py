@@ -201,6 +201,57 @@ class SqliteDialect(SqlDialect):
             return sa.and_(extracted == value, kind == "text")
         return sa.and_(extracted == dumps(value), kind.in_(["object", "array"]))
 
+    def insert_new(
+        self, conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], returning: str
+    ) -> list[Any]:
+        # One executemany of driver-ready values: SQLAlchemy's per-row parameter processing, and
+        # RETURNING (which SQLite answers row by row), cost several times the insert itself. The write
+        # transaction holds SQLite's one write lock, so the rows inserted are exactly those whose seq
+        # is above the largest seq before the insert.
+        columns = list(rows[0])
+        converters = [self._to_driver(table.c[name].type) for name in columns]
+        names = ", ".join(columns)  # table and column names come from the schema, never from input
+        marks = ", ".join("?" * len(columns))
+        before = conn.exec_driver_sql(f"SELECT coalesce(max(seq), 0) FROM {table.name}").scalar_one()  # noqa: S608
+        values = [
+            tuple(
+                v if (v := row[name]) is None or f is None else f(v)
+                for name, f in zip(columns, converters, strict=True)
+            )
+            for row in rows
+        ]
+        conn.exec_driver_sql(
+            f"INSERT INTO {table.name} ({names}) VALUES ({marks}) ON CONFLICT DO NOTHING",  # noqa: S608
+            values,
+        )
+        col = table.c[returning].name
+        found = conn.exec_driver_sql(
+            f"SELECT {col} FROM {table.name} WHERE seq > ? ORDER BY seq",  # noqa: S608
+            (before,),
+        )
+        if isinstance(table.c[returning].type, sa.Uuid):
+            return [self.id_of(r[0]) for r in found]
+        return [r[0] for r in found]
+
+    def _to_driver(self, column_type: Any) -> Any:
+        """The conversion SQLAlchemy would apply to a bound value of this column type, or None."""
+        if isinstance(column_type, sa.Uuid):
+            return self.raw_id
+        if isinstance(column_type, sa.JSON):
+            return dumps
+        impl = getattr(column_type, "impl", column_type)
+        if isinstance(impl, sa.DateTime):
+            return self._aware_time
+        return None
+
+    def _aware_time(self, value: datetime) -> Any:
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise InvalidInput(
+                f"timestamp {value.isoformat()} has no timezone",
+                hint="pass timezone-aware datetimes (rmtc's clock gives UTC)",
+            )
+        return self.raw_time(value)
+
     def raw_id(self, value: uuid.UUID) -> Any:
         return value.hex
 
