@@ -281,6 +281,9 @@ def main(argv: list[str] | None = None) -> int:
         f"  {exe} run show {run_id[:8]}\n"
         f"  {exe} revoke ava_reyes --dry-run   # what withdrawing consent would touch\n"
         f"  {exe} log                          # the audit log\n"
+        f"Explore it in a browser (the Explorer, at http://127.0.0.1:8765/):\n"
+        f"  {exe} user add me --role admin && {exe} token create me   # paste the token into the page\n"
+        f"  {exe} serve\n"
         f"Footage: {footage}\nProject: {store / '.rmtc'}",
         soft_wrap=True,
     )
