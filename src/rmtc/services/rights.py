@@ -226,7 +226,7 @@ class Rights:
         chains = up.paths_to([source for source, _, _, _ in found.values()])
         out = []
         for ((_, reason), (_source, lic, last, party)), chain in zip(found.items(), chains, strict=True):
-            path = [{**_ref(e), "relation": rel.value if rel else None} for e, rel in chain]
+            path = _steps(chain)
             if last is not None and path:
                 path[-1]["relation"] = last.value
                 end = party if party is not None else lic
@@ -273,11 +273,16 @@ class Rights:
         shown = hits if max_paths is None else hits[: max(0, max_paths)]
         paths = []
         for chain in up.paths_to(shown):
-            path = [{**_ref(e), "relation": r.value if r else None} for e, r in chain]
+            path = _steps(chain)
             path[-1]["relation"] = Relation.DEPICTS.value
             path.append({**_ref(party), "relation": None})
             paths.append(path)
         return Containment(root, party, paths, sources=len(hits))
+
+
+def _steps(chain: list[tuple[Entity, Relation | None]]) -> list[dict[str, Any]]:
+    """An evidence path as JSON: each entity with the relation of the edge to the next one."""
+    return [{**_ref(e), "relation": r.value if r else None} for e, r in chain]
 
 
 def _ref(e: Entity) -> dict[str, Any]:

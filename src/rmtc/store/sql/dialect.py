@@ -28,6 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
 from rmtc.errors import InvalidInput
+from rmtc.store.sql import codec
 
 # \u0000 not preceded by an escaped backslash.
 _JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
@@ -245,12 +246,7 @@ class SqliteDialect(SqlDialect):
         return None
 
     def _aware_time(self, value: datetime) -> Any:
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise InvalidInput(
-                f"timestamp {value.isoformat()} has no timezone",
-                hint="pass timezone-aware datetimes (rmtc's clock gives UTC)",
-            )
-        return self.raw_time(value)
+        return self.raw_time(codec.aware(value, "timestamp"))
 
     def raw_id(self, value: uuid.UUID) -> Any:
         return value.hex
