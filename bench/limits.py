@@ -3,11 +3,12 @@
 ``hash``: read each file once and BLAKE3-hash its bytes (the ``blake3`` package, as rmtc; files of
 8 MiB or more with BLAKE3's own threads, as :mod:`rmtc.core.hashing` decides). ``copy``: the same, and
 write the bytes once to a new file in a folder on the same filesystem, made durable the way rmtc makes
-blobs durable: a file of at least ``SMALL`` bytes is fsynced, then its folder; smaller files are written
-``SUB_BATCH`` at a time and made durable together by one ``syncfs`` (rmtc's ingest, from
-:mod:`rmtc.services.ingest.service`, does the same with two: one for the bytes, one for the names).
-Files are handled one after the other in a plain loop with one reusable buffer: no temporary names, no
-metadata store, no progress.
+blobs durable: a file of at least ``SMALL`` bytes is fsynced, then its folder; smaller files are made
+durable together by one ``syncfs`` per window of the input, cut exactly as rmtc's ingest cuts it
+(:func:`rmtc.services.ingest.service.windows`: at most ``GROUP_FILES`` files and ``GROUP_BYTES`` of small
+files). rmtc pays two per window (one for the bytes, then one for the names it gives them after); the
+limit needs one, as it writes under final names from the start. Files are handled one after the other
+in a plain loop with one reusable buffer: no temporary names, no metadata store, no progress.
 
 Run as ``python -m bench.limits hash|copy SRC [DEST]``; prints one JSON object (seconds, files, bytes).
 """
@@ -26,15 +27,16 @@ import blake3
 
 from bench.datagen import files_of
 from rmtc.core.hashing import PARALLEL_THRESHOLD
-from rmtc.services.ingest.service import SMALL, SUB_BATCH
+from rmtc.services.ingest.service import SMALL, windows
 
 
 def measure(src: Path, dest: Path | None) -> dict[str, float]:
     """Hash (and with ``dest``, copy durably) every file under ``src``; timed from the first open."""
     paths = files_of(src)
-    largest = max(p.stat().st_size for p in paths)
-    view = memoryview(bytearray(largest))
+    sizes = [p.stat().st_size for p in paths]
+    view = memoryview(bytearray(max(sizes)))
     syncfs = _syncfs()
+    window_ends = {end - 1 for _, end in windows(sizes)}
     total = 0
     unsynced = 0
     dest_fd = os.open(dest, os.O_RDONLY | os.O_DIRECTORY) if dest is not None else -1
@@ -58,9 +60,9 @@ def measure(src: Path, dest: Path | None) -> dict[str, float]:
                 os.fsync(dest_fd)
             else:
                 unsynced += 1
-                if unsynced == SUB_BATCH:
-                    syncfs(dest_fd)
-                    unsynced = 0
+            if unsynced and i in window_ends:
+                syncfs(dest_fd)
+                unsynced = 0
         total += n
     if unsynced:
         syncfs(dest_fd)

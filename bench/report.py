@@ -92,7 +92,19 @@ def _ingest(doc: dict[str, Any]) -> list[str]:
     r = doc["result"]
     peers = doc.get("peers", {})
     durability = r.get("durability", {"small_below": 4 << 20, "group": 256})
-    small, group = durability["small_below"], durability["group"]
+    small = durability["small_below"]
+    if "group_files" in durability:
+        group = (
+            f"(in windows of the input of at most {durability['group_files']:,} files and "
+            f"{durability['group_bytes'] // 2**20} MiB of them: twice per window, bytes then names); the "
+            "copy limit syncs once per window (it writes under final names from the start, so it has no "
+            "names to flush apart)"
+        )
+    else:  # results written before ingest grouped its input in windows
+        group = (
+            f"({durability['group']} at a time, twice: bytes, then names); the copy limit does the same "
+            f"(one `syncfs` per {durability['group']})"
+        )
     lines = ["## Ingest", ""]
     lines += _machine(
         doc["machine"],
@@ -105,8 +117,7 @@ def _ingest(doc: dict[str, Any]) -> list[str]:
         f"DVC {peers.get('dvc', '?')} hashes with MD5 and copies into its cache without any fsync (reflink "
         "is not available here). rmtc makes every blob durable before recording it: a file of "
         f"{small // 2**20} MiB or more is fsynced with its folder, smaller files are flushed together by "
-        f"`syncfs` ({group} at a time, twice: bytes, then names); the copy limit does the same (one "
-        f"`syncfs` per {group}). The CLI rows "
+        f"`syncfs` {group}. The CLI rows "
         "include process start-up; the API rows time the ingest call alone (rmtc's project opened and "
         "its ingest service loaded beforehand, timed apart below; DVC's first-call imports loaded by "
         "adding a one-file folder first). Other engineers' jobs share this 2-core machine and its disk, "

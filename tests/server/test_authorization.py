@@ -37,6 +37,8 @@ REQUIRED: dict[tuple[str, str], Role | None] = {
     ("POST", "/api/v1/store/edges/find"): Role.viewer,
     ("POST", "/api/v1/store/walk"): Role.viewer,
     ("POST", "/api/v1/store/closure"): Role.viewer,
+    ("POST", "/api/v1/store/facts/upstream"): Role.viewer,
+    ("POST", "/api/v1/store/facts/holding"): Role.viewer,
     ("POST", "/api/v1/store/audit/find"): Role.viewer,
     ("PUT", "/api/v1/store/runs/{run_id}/status"): Role.artist,
     ("GET", "/api/v1/store/runs/{run_id}/status"): Role.viewer,

@@ -1,7 +1,9 @@
 """What every blob store shares: name checks, copying while hashing, verifying reads, error wording.
 
-Private to :mod:`rmtc.blobs`; stores built elsewhere implement :class:`~rmtc.blobs.protocol.BlobStore`
-on their own and prove it with :mod:`rmtc.testing.conformance.blobs`.
+Private to :mod:`rmtc.blobs` (except :func:`read_whole`, which ingest also uses to hash small files by
+reference with the same checks); stores built elsewhere implement
+:class:`~rmtc.blobs.protocol.BlobStore` on their own and prove it with
+:mod:`rmtc.testing.conformance.blobs`.
 """
 
 from __future__ import annotations
@@ -183,6 +185,61 @@ def open_source(path: str | os.PathLike[str]) -> tuple[io.FileIO, Callable[[int]
         return n
 
     return f, unchanged, read
+
+
+def read_whole(path: str | os.PathLike[str], view: memoryview) -> int | None:
+    """Read a whole file into ``view`` with one open and (usually) one read: the fast path for the
+    many small frames of an ingest, where per-file set-up costs more than the bytes.
+
+    The guarantees are :func:`open_source`'s: only a regular file is read, and one whose size or
+    modification time changed while it was read is refused rather than stored as bytes that never
+    existed at once.
+
+    Returns:
+        The byte count, or ``None`` (nothing read) when the file is larger than ``view``: stream it.
+
+    Raises:
+        NotFound: no such file. InvalidInput: not a readable regular file. FileChanged: it changed.
+    """
+    src = os.fspath(path)
+    try:
+        # O_NONBLOCK: a FIFO named by mistake is refused below instead of blocking the open.
+        fd = os.open(src, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise NotFound(f"file {src!r} does not exist", hint="check the path") from None
+    except PermissionError:
+        raise InvalidInput(f"cannot read {src!r}: permission denied", hint="fix its mode") from None
+    except OSError as exc:
+        raise InvalidInput(f"cannot open {src!r}: {exc.strerror or exc}", hint="check the file") from None
+    try:
+        before = os.fstat(fd)
+        if not stat.S_ISREG(before.st_mode):
+            if stat.S_ISDIR(before.st_mode):
+                raise InvalidInput(f"{src!r} is a directory", hint="pass files or frame sequences")
+            raise InvalidInput(f"{src!r} is not a regular file", hint="pass files or frame sequences")
+        size = before.st_size
+        if size > len(view):
+            return None
+        got = 0
+        try:
+            while got < size:
+                n = os.readv(fd, [view[got:size]])
+                if not n:
+                    break
+                got += n
+        except OSError as exc:
+            raise InvalidInput(
+                f"cannot read {src!r}: {exc.strerror or exc}", hint="check the file and its disk"
+            ) from exc
+        after = os.fstat(fd)
+    finally:
+        os.close(fd)
+    if (size, before.st_mtime_ns, size) != (after.st_size, after.st_mtime_ns, got):
+        raise FileChanged(
+            f"{src!r} changed while it was being read",
+            hint="wait until it is fully written, then ingest again",
+        )
+    return got
 
 
 def stream_reader(stream: BinaryIO) -> ReadInto:

@@ -4,7 +4,8 @@ An insert streams the bytes into ``tmp/`` inside the store (same filesystem, so 
 atomic) while hashing them, fsyncs the file, makes it read-only, hard-links it under its name (a name
 that already exists is checked, and replaced only when corrupt) and fsyncs the directory. A writer
 killed at any moment leaves at most a ``tmp/*.part`` file, never a partial blob; :meth:`sweep_temp`
-removes those once no live writer can own them.
+removes those once no live writer can own them. Many files at once (:meth:`LocalBlobStore.put_files`)
+are copied in parallel and share two filesystem syncs: one before any of them is named, one after.
 """
 
 from __future__ import annotations
@@ -14,17 +15,22 @@ import ctypes
 import errno
 import functools
 import io
+import itertools
 import os
 import sys
+import threading
 import time
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 from rmtc.blobs._common import (
+    BUFFER,
     LAYOUT,
     MARKER,
     TEMP_DIR,
@@ -37,6 +43,7 @@ from rmtc.blobs._common import (
     corrupt,
     mismatch,
     open_source,
+    read_whole,
     shard,
     stream_reader,
     verifying,
@@ -49,6 +56,36 @@ from rmtc.errors import InvalidInput, NotFound, RmtcError
 _HEX2 = frozenset(f"{i:02x}" for i in range(256))
 #: errno values meaning "this filesystem has no hard links": publish by rename instead.
 _NO_LINKS = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS})
+#: Threads copying the files of one :meth:`LocalBlobStore.put_files` call, and the files each must
+#: have to be worth starting (small files cost system calls, which run in parallel outside the GIL).
+STAGE_THREADS = 4
+STAGE_SHARE = 64
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW
+_AT_FDCWD = -100
+_RENAME_NOREPLACE = 1
+
+
+#: The names of the temp folders :meth:`LocalBlobStore.put_files` stages in end with this.
+_STAGE_SUFFIX = ".stage"
+
+
+@dataclass(slots=True)
+class _Folder:
+    """One staging thread's temp folder inside ``tmp/``, made when its first file is written."""
+
+    path: str
+    made: bool = False
+    seq: Iterator[int] = field(default_factory=itertools.count)
+
+
+@dataclass(slots=True)
+class _Staged:
+    """A sealed temp file waiting for its name; ``done`` once it has one (or was not needed)."""
+
+    tmp: str
+    digest: str
+    size: int
+    done: bool = False
 
 
 class LocalBlobStore:
@@ -63,7 +100,13 @@ class LocalBlobStore:
         self.root = Path(root).expanduser().resolve()
         self.url = self.root.as_uri()
         self._tmp = self.root / TEMP_DIR
-        self._ready: set[Path] = set()
+        self._root_text = str(self.root)
+        #: Temp folders of :meth:`put_files`: unique to this store object, then a counter.
+        self._tmp_prefix = f"{self._tmp}/{uuid.uuid4().hex[:16]}-"
+        self._tmp_seq = itertools.count()
+        self._noreplace = True
+        #: Shard folders (``abcd`` for ``ab/cd``) known to exist durably.
+        self._ready: set[str] = set()
         if create:
             self._create()
         self._check_root()
@@ -145,7 +188,9 @@ class LocalBlobStore:
         return os.path.realpath(path)
 
     def sweep_temp(self, older_than: float = TEMP_MAX_AGE) -> int:
-        """Remove temporary files not written to for ``older_than`` seconds (left by killed writers).
+        """Remove temporary files not written to for ``older_than`` seconds (left by killed writers),
+        in ``tmp/`` and in the folders of its own that a :meth:`put_files` call stages in (removed too
+        once empty and as old).
 
         A live writer touches its file with every buffer it writes, so only dead writers' files age.
 
@@ -159,6 +204,13 @@ class LocalBlobStore:
         except FileNotFoundError:
             return 0
         for entry in entries:
+            if entry.is_dir(follow_symlinks=False) and entry.name.endswith(_STAGE_SUFFIX):
+                with suppress(OSError):
+                    aged = entry.stat(follow_symlinks=False).st_mtime <= limit  # before sweeping it
+                    removed += _sweep_folder(Path(entry.path), limit)
+                    if aged:
+                        Path(entry.path).rmdir()  # only when empty
+                continue
             if not entry.name.endswith(TEMP_SUFFIX):
                 continue
             with suppress(FileNotFoundError):
@@ -170,40 +222,209 @@ class LocalBlobStore:
     def put_files(self, paths: Sequence[str | os.PathLike[str]]) -> list[BlobInfo | RmtcError]:
         """Store many files with two filesystem syncs in all, instead of two fsyncs per file.
 
-        Every file is copied into a sealed temp file; one ``syncfs`` makes all their bytes durable; each
-        is then published under its name; a second ``syncfs`` makes every new name durable; only then
-        are the results returned. So the guarantee is :meth:`put_file`'s (acknowledged means durable,
-        never a partial blob) at a fraction of the flushes for thousands of small frames. Results are
-        per file, in order: one unreadable or changing file never aborts the others.
+        Every file is copied into a sealed temp file (several files at once: small files cost system
+        calls, not bytes, and system calls run in parallel); one ``syncfs`` makes all their bytes
+        durable; each is then given its name by one rename that never replaces a name (an existing
+        blob of that name is checked, and replaced only when corrupt); a second ``syncfs`` makes every
+        new name durable; only then are the results returned. So the guarantee is :meth:`put_file`'s
+        (acknowledged means durable, never a partial blob) at a fraction of the flushes for thousands
+        of small frames. Results are per file, in order: one unreadable or changing file never aborts
+        the others; a failed sync fails them all (``StoreError``), with nothing left in ``tmp/``.
         """
-        results: list[BlobInfo | RmtcError | None] = [None] * len(paths)
-        staged: list[tuple[int, Path, str, int]] = []
+        staged, made, folders = self._stage_all(paths)
         try:
-            for i, path in enumerate(paths):
-                try:
-                    f, unchanged, read = open_source(path)
-                    with f:
-                        tmp, digest, size = self._seal(
-                            read, os.fstat(f.fileno()).st_size, None, unchanged, False
-                        )
-                    staged.append((i, tmp, digest, size))
-                except RmtcError as exc:
-                    results[i] = exc
-            if staged:
-                self._sync_all()
-            for i, tmp, digest, size in staged:
-                try:
-                    results[i] = BlobInfo(digest, size, self._publish(tmp, digest, size, sync_dir=False))
-                except RmtcError as exc:
-                    results[i] = exc
-            if staged:
-                self._sync_all()
-                self._ready.update(self._path(d).parent for _, _, d, _ in staged)
+            return self._commit(staged, made)
         finally:
-            for _, tmp, _, _ in staged:
-                with suppress(OSError):
-                    tmp.unlink()
-        return [r for r in results if r is not None]
+            for item in staged:
+                if isinstance(item, _Staged) and not item.done:
+                    with suppress(OSError):
+                        Path(item.tmp).unlink()
+            _remove(folders)
+
+    def _stage_all(
+        self, paths: Sequence[str | os.PathLike[str]]
+    ) -> tuple[list[_Staged | RmtcError], set[str], list[_Folder]]:
+        """Copy every file into a sealed (not yet durable) temp file, ``STAGE_THREADS`` at a time, and
+        make the shard folders their names will need; per-file errors are returned in order.
+
+        Each thread writes into a temp folder of its own inside ``tmp/``: creating a file locks its
+        folder, so threads sharing one (or the renames of the previous call, taking files out of it)
+        would wait for each other."""
+        total = len(paths)
+        out: list[_Staged | RmtcError | None] = [None] * total
+        made: set[str] = set()
+        folders: list[_Folder] = []
+        claim = itertools.count().__next__
+        stop = threading.Event()
+
+        def work() -> None:
+            view = memoryview(bytearray(BUFFER))
+            folder = _Folder(f"{self._tmp_prefix}{next(self._tmp_seq):x}{_STAGE_SUFFIX}")
+            folders.append(folder)
+            try:
+                while not stop.is_set() and (i := claim()) < total:
+                    try:
+                        out[i] = self._stage(paths[i], view, made, folder)
+                    except RmtcError as exc:
+                        out[i] = exc
+            except BaseException:
+                stop.set()  # the other threads stop too; the caller cleans up
+                raise
+
+        helpers = min(STAGE_THREADS, total // STAGE_SHARE + 1) - 1
+        try:
+            if helpers <= 0:
+                work()
+            else:
+                with ThreadPoolExecutor(helpers, thread_name_prefix="rmtc-blob-stage") as pool:
+                    futures = [pool.submit(work) for _ in range(helpers)]
+                    work()
+                for future in futures:
+                    future.result()  # a helper's unexpected error, after every helper has stopped
+        except BaseException:
+            stop.set()
+            for item in out:
+                if isinstance(item, _Staged):
+                    with suppress(OSError):
+                        Path(item.tmp).unlink()
+            _remove(folders)
+            raise
+        staged = [item for item in out if item is not None]
+        assert len(staged) == total, "every file has an outcome"
+        return staged, made, folders
+
+    def _stage(
+        self, path: str | os.PathLike[str], view: memoryview, made: set[str], folder: _Folder
+    ) -> _Staged:
+        size = read_whole(path, view)
+        if size is None:  # larger than one buffer: stream it
+            f, unchanged, read = open_source(path)
+            with f:
+                sealed, digest, size = self._seal(read, os.fstat(f.fileno()).st_size, None, unchanged, False)
+            tmp = str(sealed)
+        else:
+            data = view[:size]
+            digest = hash_bytes(data)
+            tmp = self._write_temp(data, folder)
+        try:
+            self._make_shard(digest, made)
+        except BaseException:
+            with suppress(OSError):
+                Path(tmp).unlink()
+            raise
+        return _Staged(tmp, digest, size)
+
+    def _write_temp(self, data: memoryview, folder: _Folder) -> str:
+        """A new read-only temp file in ``folder`` holding ``data`` (not fsynced); nothing is left on
+        failure."""
+        try:
+            if not folder.made:
+                try:
+                    os.mkdir(folder.path, 0o700)  # noqa: PTH102 - once per staging thread
+                except FileNotFoundError:
+                    self._check_root()
+                    self._tmp.mkdir(exist_ok=True)
+                    os.mkdir(folder.path, 0o700)  # noqa: PTH102
+                folder.made = True
+            tmp = f"{folder.path}/{next(folder.seq):x}{TEMP_SUFFIX}"
+            fd = os.open(tmp, _TEMP_FLAGS, 0o444)
+        except OSError as exc:
+            raise write_failed(exc, str(self.root)) from exc
+        try:
+            try:
+                written = 0
+                while written < len(data):
+                    written += os.write(fd, data[written:])
+            finally:
+                os.close(fd)
+        except BaseException as exc:
+            with suppress(OSError):
+                Path(tmp).unlink()
+            if isinstance(exc, OSError):
+                raise write_failed(exc, str(self.root)) from exc
+            raise
+        return tmp
+
+    def _make_shard(self, digest: str, made: set[str]) -> None:
+        """Make the shard folders of ``digest`` (durable only with the caller's next ``syncfs``)."""
+        key = digest[:4]
+        if key in made or key in self._ready:
+            return
+        first = f"{self._root_text}/{digest[:2]}"
+        try:
+            if digest[:2] not in made:
+                with suppress(FileExistsError):
+                    os.mkdir(first)  # noqa: PTH102 - str paths: this runs once per new blob
+                made.add(digest[:2])
+            with suppress(FileExistsError):
+                os.mkdir(f"{first}/{digest[2:4]}")  # noqa: PTH102
+        except OSError as exc:
+            raise write_failed(exc, str(self.root)) from exc
+        made.add(key)
+
+    def _commit(self, staged: list[_Staged | RmtcError], made: set[str]) -> list[BlobInfo | RmtcError]:
+        """Bytes durable, then names, then names durable; see :meth:`put_files`."""
+        if not any(isinstance(item, _Staged) for item in staged):
+            return list(staged)  # type: ignore[arg-type]
+        self._sync_all()
+        results: list[BlobInfo | RmtcError] = []
+        for item in staged:
+            if isinstance(item, _Staged):
+                try:
+                    results.append(BlobInfo(item.digest, item.size, self._place(item)))
+                except RmtcError as exc:
+                    results.append(exc)
+            else:
+                results.append(item)
+        self._sync_all()
+        self._ready.update(k for k in made if len(k) == 4)
+        return results
+
+    def _place(self, item: _Staged) -> bool:
+        """Give a staged file its name; False when an intact blob already had it."""
+        d = item.digest
+        final = f"{self._root_text}/{d[:2]}/{d[2:4]}/{d}"
+        try:
+            if self._rename_new(item.tmp, final):
+                item.done = True
+                return True
+            if self._intact(Path(final), d, item.size):
+                Path(item.tmp).unlink()
+                item.done = True
+                return False
+            Path(item.tmp).replace(final)
+        except OSError as exc:
+            raise write_failed(exc, str(self.root)) from exc
+        item.done = True
+        return True
+
+    def _rename_new(self, tmp: str, final: str) -> bool:
+        """Rename ``tmp`` to ``final`` unless ``final`` exists (then False, nothing changed)."""
+        if self._noreplace:
+            fn = _renameat2()
+            if fn is not None:
+                if fn(_AT_FDCWD, os.fsencode(tmp), _AT_FDCWD, os.fsencode(final), _RENAME_NOREPLACE) == 0:
+                    return True
+                err = ctypes.get_errno()
+                if err == errno.EEXIST:
+                    return False
+                if err not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+                    raise OSError(err, os.strerror(err), final)
+            self._noreplace = False  # this kernel or filesystem cannot: a hard link never replaces either
+        try:
+            os.link(tmp, final)
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            if exc.errno not in _NO_LINKS:
+                raise
+            if os.path.lexists(final):
+                return False
+            Path(tmp).replace(final)  # racing a writer of the very same bytes at worst
+            return True
+        with suppress(OSError):
+            Path(tmp).unlink()
+        return True
 
     def _sync_all(self) -> None:
         try:
@@ -334,14 +555,15 @@ class LocalBlobStore:
 
     def _ensure_shard(self, directory: Path, *, sync: bool = True) -> None:
         """Make a shard directory; fsync its parents unless the caller syncs the filesystem after."""
-        if directory in self._ready:
+        key = directory.parent.name + directory.name
+        if key in self._ready:
             return
         directory.parent.mkdir(exist_ok=True)
         directory.mkdir(exist_ok=True)
         if sync:  # else the caller syncs the filesystem and marks the shard ready only then
             _fsync_dir(self.root)
             _fsync_dir(directory.parent)
-            self._ready.add(directory)
+            self._ready.add(key)
 
     def _path(self, digest: str) -> Path:
         first, second, name = shard(check_digest(digest))
@@ -410,6 +632,27 @@ def _root_from(location: str | os.PathLike[str]) -> Path:
     return Path(text)
 
 
+def _remove(folders: list[_Folder]) -> None:
+    """Remove staging folders once their files are named or removed (one still holding a file that
+    could not be removed is left for :meth:`LocalBlobStore.sweep_temp`)."""
+    for folder in folders:
+        if folder.made:
+            with suppress(OSError):
+                Path(folder.path).rmdir()
+
+
+def _sweep_folder(folder: Path, limit: float) -> int:
+    removed = 0
+    with suppress(OSError), os.scandir(folder) as it:
+        for entry in it:
+            if entry.name.endswith(TEMP_SUFFIX):
+                with suppress(FileNotFoundError):
+                    if entry.stat(follow_symlinks=False).st_mtime <= limit:
+                        Path(entry.path).unlink()
+                        removed += 1
+    return removed
+
+
 def _subdirs(path: Path) -> list[str]:
     try:
         with os.scandir(path) as it:
@@ -435,6 +678,22 @@ def _syncfs(path: Path) -> None:
 
 
 @functools.cache
+def _renameat2() -> Callable[[int, bytes, int, bytes, int], int] | None:
+    """Linux ``renameat2``, whose ``RENAME_NOREPLACE`` names a file in one step without ever replacing
+    an existing name (a hard link and an unlink otherwise)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    rename: Callable[[int, bytes, int, bytes, int], int] = fn
+    return rename
+
+
+@functools.cache
 def _syncfs_fn() -> Callable[[int], int] | None:
     if not sys.platform.startswith("linux"):
         return None
@@ -444,7 +703,8 @@ def _syncfs_fn() -> Callable[[int], int] | None:
         return None
     fn.argtypes = [ctypes.c_int]
     fn.restype = ctypes.c_int
-    return fn  # type: ignore[no-any-return]
+    sync: Callable[[int], int] = fn
+    return sync
 
 
 def _fsync_dir(path: Path) -> None:

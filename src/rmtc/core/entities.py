@@ -17,7 +17,7 @@ import functools
 import types
 import typing
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, ClassVar, Literal
@@ -295,6 +295,7 @@ ENTITY_CLASSES: dict[Kind, type[Entity]] = {
 }
 
 _BASE_FIELDS = frozenset(f.name for f in dataclasses.fields(Entity))
+_CLASS_OF_VALUE: dict[str, type[Entity]] = {kind.value: cls for kind, cls in ENTITY_CLASSES.items()}
 
 
 def to_record(entity: Entity) -> Json:
@@ -316,14 +317,22 @@ def to_record(entity: Entity) -> Json:
 
 
 def from_record(rec: Mapping[str, Any]) -> Entity:
-    """Rebuild the typed entity from a generic row (the inverse of :func:`to_record`)."""
-    cls = ENTITY_CLASSES[Kind(rec["kind"])]
-    hints = _hints(cls)
-    typed = {
-        name: _decode(value, hints[name])
-        for name, value in (rec.get("fields") or {}).items()
-        if name in hints
-    }
+    """Rebuild the typed entity from a generic row (the inverse of :func:`to_record`).
+
+    Stores call this once per entity read (a trace loads a thousand), so the per-field work is planned
+    once per class (:func:`_decoders`): a row costs one decoder call per field that needs one.
+    """
+    kind = rec["kind"]
+    try:
+        cls = _CLASS_OF_VALUE[kind]
+    except (KeyError, TypeError):
+        cls = ENTITY_CLASSES[Kind(kind)]
+    decoders = _decoders(cls)
+    typed: dict[str, Any] = {}
+    for name, value in (rec.get("fields") or {}).items():
+        if name in decoders:
+            decode = decoders[name]
+            typed[name] = value if decode is None or value is None else decode(value)
     rid = rec["id"]
     return cls(
         id=EntityId(rid if isinstance(rid, uuid.UUID) else uuid.UUID(str(rid))),
@@ -375,19 +384,34 @@ def _encode(value: Any) -> Any:
 
 
 def _decode(value: Any, hint: Any) -> Any:
+    """A stored JSON value back as the type ``hint`` names (a date from its ISO text, a tuple from a
+    list); ``None`` stays ``None``."""
     if value is None:
         return None
+    decode = _decoder(hint)
+    return value if decode is None else decode(value)
+
+
+@functools.cache
+def _decoders(cls: type[Entity]) -> dict[str, Callable[[Any], Any] | None]:
+    """For every annotated name of ``cls``, the function that decodes its non-null stored value, or
+    ``None`` where the stored value is used as it is."""
+    return {name: _decoder(hint) for name, hint in _hints(cls).items()}
+
+
+@functools.cache
+def _decoder(hint: Any) -> Callable[[Any], Any] | None:
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(hint) if a is not type(None)]
-        return _decode(value, args[0]) if len(args) == 1 else value
+        return _decoder(args[0]) if len(args) == 1 else None
     if hint is date:
-        return date.fromisoformat(value)
+        return date.fromisoformat
     if hint is datetime:
-        return datetime.fromisoformat(value)
+        return datetime.fromisoformat
     if origin is tuple:
-        return tuple(value)
-    return value
+        return tuple
+    return None
 
 
 def parse_date(text: str, what: str) -> date:

@@ -34,6 +34,7 @@ from rmtc.store.types import (
     Page,
     RunQuery,
     RunStatus,
+    UpstreamFacts,
     WalkStep,
     WriteBatch,
     WriteResult,
@@ -201,6 +202,8 @@ class ScopedStore:
         through: Mapping[Relation, Collection[Kind]] | None = None,
         project: str | None = None,
         annotate: Sequence[Relation] = (),
+        having: Collection[EntityId] | None = None,
+        nearest: bool = False,
     ) -> Closure:
         project = self._project(project)
         seen_starts = self._keep(start)
@@ -210,6 +213,8 @@ class ScopedStore:
             through=through,
             project=project,
             annotate=annotate,
+            having=having,
+            nearest=nearest,
         )
         if self._all or project is not None:
             return reach
@@ -220,6 +225,23 @@ class ScopedStore:
             depth={i: d for i, d in reach.depth.items() if i in seen},
             annotations=[a for a in reach.annotations if a[0] in seen and a[2] in seen],
         )
+
+    def upstream_facts(self, ids: Iterable[EntityId]) -> dict[EntityId, UpstreamFacts]:
+        """Facts of the visible entities; a fact naming an entity the principal may not see is left
+        out (a licence of another project governing a shared asset, say)."""
+        found = self._store.upstream_facts(self._keep(ids))
+        if self._all:
+            return found
+        seen = self._keep(x for f in found.values() for x in (*f.licenses, *f.talents, *f.ungoverned))
+        return {
+            i: UpstreamFacts(
+                licenses=f.licenses & seen, talents=f.talents & seen, ungoverned=f.ungoverned & seen
+            )
+            for i, f in found.items()
+        }
+
+    def holding(self, facts: Collection[EntityId], *, project: str) -> dict[EntityId, Kind]:
+        return self._store.holding(facts, project=self._project(project) or project)
 
     def find_audit(
         self,

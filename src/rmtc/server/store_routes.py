@@ -135,8 +135,24 @@ def closure(body: dict[str, Any] = JsonBody, principal: Principal = viewer) -> J
         through=wire.parse_through(_field(body, "through")),
         project=_text(project, "project") if project is not None else None,
         annotate=_relations(_field(body, "annotate")) or (),
+        having=_decode_opt_ids(_field(body, "having")),
+        nearest=_field(body, "nearest") is True,
     )
     return ok(wire.closure(reach))
+
+
+@router.post("/facts/upstream")
+def upstream_facts(body: dict[str, Any] = JsonBody, principal: Principal = viewer) -> JSONResponse:
+    found = scoped_store(principal).upstream_facts(_decode_ids(_field(body, "entities")))
+    return ok({"facts": {str(i): wire.upstream_facts(f) for i, f in found.items()}})
+
+
+@router.post("/facts/holding")
+def holding(body: dict[str, Any] = JsonBody, principal: Principal = viewer) -> JSONResponse:
+    found = scoped_store(principal).holding(
+        _decode_ids(_field(body, "facts")), project=_text(_field(body, "project"), "project")
+    )
+    return ok({"items": [[str(i), k.value] for i, k in found.items()]})
 
 
 @router.post("/audit/find")

@@ -116,11 +116,10 @@ class Lineage:
                 [root.id], way, relations=relations, max_depth=depth, project=self.t.project
             )
             found = self.t.store.get_entities(s.entity for s in steps)
-            nodes += [
-                TraceNode(found[s.entity], s.depth, way, s.via)  # type: ignore[arg-type]
-                for s in steps
-                if s.entity in found
-            ]
+            for s in steps:
+                entity = found.get(s.entity)
+                if entity is not None:
+                    nodes.append(TraceNode(entity, s.depth, way, s.via))  # type: ignore[arg-type]
         if kinds:
             wanted = set(kinds)
             nodes = [n for n in nodes if n.direction == "root" or n.entity.kind in wanted]

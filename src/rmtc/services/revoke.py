@@ -1,7 +1,9 @@
 """Consent withdrawn: what a revoked licence (or a talent's every agreement) touches, and how to rebuild.
 
 The impact set is everything downstream of what the licences govern (and, for a talent, of every asset
-depicting them), through the same material edges rights follow, grouped by kind. The retrain plan
+depicting them), through the same material edges rights follow, grouped by kind. It is read from the
+store's upstream facts (every entity whose upstream holds one of the licences or the talent) rather
+than walked. The retrain plan
 proposes, for each affected dataset version, a new version without the affected assets, and for each
 affected model the run to repeat with the same parameters on it. Applying records the revocation (an
 operational flag on each licence, with its date and reason, and an audit event: history is never
@@ -91,6 +93,7 @@ class Revoker:
         if licenses and not live:
             when_done = flags[licenses[0].id]["revoked"].get("at")
             raise Conflict(f"{target.label} is already revoked (on {when_done})", hint="nothing to do")
+        facts = [x.id for x in licenses] + ([talent.id] if talent is not None else [])
         sources = [
             e.src for e in find_edges(self.t, dst=[x.id for x in licenses], relations=[Relation.GOVERNED_BY])
         ]
@@ -98,15 +101,15 @@ class Revoker:
             sources += [e.src for e in find_edges(self.t, dst=[talent.id], relations=[Relation.DEPICTS])]
         sources = list(dict.fromkeys(sources))
         impact = Impact(live, talent, sources)
-        reach = self.t.store.closure(
-            sources,
-            "down",
-            through=MATERIAL,
-            project=self.t.project,
-            annotate=[Relation.USED, Relation.MEMBER_OF],
-        )
+        reach = self.t.store.holding(facts, project=self.t.project)
+        # Entities holding none of the facts yet named by them (a non-asset depicting the talent, whose
+        # likeness rights do not follow): walked as before.
+        unheld = [s for s in sources if s not in reach]
+        if unheld:
+            extra = self.t.store.closure(unheld, "down", through=MATERIAL, project=self.t.project)
+            reach = {**reach, **extra.kinds}
         starts = set(sources)
-        affected_ids = [i for i, k in reach.kinds.items() if k in _GROUPS and i not in starts]
+        affected_ids = [i for i, k in reach.items() if k in _GROUPS and i not in starts]
         found = get_entities(self.t, affected_ids)
         grouped: dict[str, list[Entity]] = defaultdict(list)
         for eid in affected_ids:
@@ -115,12 +118,14 @@ class Revoker:
                 grouped[_GROUPS[e.kind]].append(e)
         impact.downstream = {g: sorted(es, key=lambda e: e.label) for g, es in grouped.items()}
         inputs: dict[EntityId, list[EntityId]] = defaultdict(list)
+        runs = [e.id for e in grouped.get("runs", [])]
+        for e in find_edges(self.t, src=runs, relations=[Relation.USED]):
+            inputs[e.src].append(e.dst)
         dropped: dict[EntityId, list[EntityId]] = defaultdict(list)
-        for src, relation, dst in reach.annotations:
-            if relation is Relation.USED:
-                inputs[src].append(dst)
-            elif src in starts:
-                dropped[dst].append(src)
+        versions = [e.id for e in grouped.get("dataset_versions", [])]
+        if versions and sources:
+            for e in self.t.store.find_edges(src=sources, dst=versions, relations=[Relation.MEMBER_OF]):
+                dropped[e.dst].append(e.src)
         impact.plan = self._plan(starts, impact.downstream, inputs, dropped)
         if not dry_run:
             self._apply(impact, reason, when)

@@ -9,7 +9,13 @@ closure through :data:`rmtc.core.kinds.MATERIAL`):
   agreements are alternatives: one per production, say).
 
 Each right not held comes with the reasons: the source, the licence (if any) and why, and the evidence
-path from the artefact down to that source. Enforcement (:meth:`Rights.require`) is called by the code
+path from the artefact down to that source.
+
+The licences, talents and unlicensed sources of an upstream come from the store's upstream facts (one
+row per artefact, kept by every write) instead of a walk over its closure; only for the facts that
+withhold a right does a walk look for the nearest source holding each, entering nothing that does not
+lead to one. Reasons are listed licences first, then unlicensed sources, then talents, each group
+nearest first. Enforcement (:meth:`Rights.require`) is called by the code
 that trains, converts, publishes and infers before it starts; a refusal raises
 :class:`~rmtc.errors.RightsViolation` carrying that path and is written to the audit log.
 """
@@ -21,12 +27,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from rmtc.core.entities import Entity, License, Party, Right
+from rmtc.core.entities import Entity, License, Right
 from rmtc.core.ids import EntityId
-from rmtc.core.kinds import Kind, Relation
-from rmtc.core.rights import BUILTIN_RIGHTS, Context, any_allows, evaluate, terms
+from rmtc.core.kinds import MATERIAL, Kind, Relation
+from rmtc.core.rights import BUILTIN_RIGHTS, Context, any_allows, evaluate
+from rmtc.core.rights import terms as terms_of
 from rmtc.errors import Conflict, InvalidInput, RightsViolation
-from rmtc.services.upstream import Upstream, gather
+from rmtc.services.upstream import Governance, get_entities, governance
+from rmtc.store.types import Closure, UpstreamFacts
 
 if TYPE_CHECKING:
     from rmtc.api.tracker import RefLike, Tracker
@@ -152,88 +160,138 @@ class Rights:
         names = list(rights) if rights is not None else self.known()
         self.validate(names)
         root = self.t.resolve(ref)
-        up = gather(self.t, root)
+        facts = self.facts(root)
+        terms = governance(self.t, facts.licenses, facts.talents)
         ctx = self.context(at, project, jurisdiction)
         report = RightsReport(
             root,
             ctx,
-            licenses=sorted(up.licenses.values(), key=lambda x: x.name),
-            talents=sorted(up.talents.values(), key=lambda x: x.name),
+            licenses=sorted(terms.licenses.values(), key=lambda x: x.name),
+            talents=sorted(terms.talents.values(), key=lambda x: x.name),
         )
-        requires: set[str] = set()
-        for lic in up.licenses.values():
-            requires.update(terms(lic).requires)
-        report.requirements = sorted(requires)
+        report.requirements = sorted({r for lic in terms.licenses.values() for r in terms_of(lic).requires})
+        failing = {right: self._failing(facts, terms, right, ctx) for right in names}
+        wanted = {fact for reasons in failing.values() for fact, _, _, _ in reasons}
+        reach, holders = self._holders(root, wanted)
+        shown = self._load_paths(reach, [holders[f][0] for f in wanted if f in holders], terms)
         for right in names:
-            reasons = self._withheld(up, right, ctx)
+            reasons = [
+                self._withholding(right, reach, holders, shown, *reason)
+                for reason in sorted(
+                    failing[right], key=lambda r: (_CATEGORY[r[1]], holders.get(r[0], _LAST)[2])
+                )
+            ]
             if reasons:
                 report.withheld[right] = reasons
             else:
                 report.held.append(right)
         return report
 
-    def _withheld(self, up: Upstream, right: str, ctx: Context) -> list[Withholding]:
-        """One reason per (licence or talent, reason), each with the evidence path of the first source
-        it was found on (breadth first: the nearest). A licence's verdict is computed once, however
-        many entities it governs."""
-        found: dict[tuple[str, str], tuple[EntityId, License | None, Relation | None, Party | None]] = {}
-        verdicts: dict[EntityId, Any] = {}
-        for entity_id, lic_ids in up.governed.items():
-            for lic_id in lic_ids:
-                lic = up.licenses.get(lic_id)
-                if lic is None:
-                    continue
-                verdict = verdicts.get(lic_id)
-                if verdict is None:
-                    verdict = verdicts[lic_id] = evaluate(lic, right, ctx, up.revoked.get(lic_id))
+    def facts(self, root: Entity) -> UpstreamFacts:
+        """What the artefact's material upstream holds: kept by the store for an entity of this
+        project; an entity of another project has nothing upstream here (only itself)."""
+        if root.project == self.t.project:
+            kept = self.t.store.upstream_facts([root.id]).get(root.id)
+            if kept is not None:
+                return kept
+        return UpstreamFacts.of_closure(Closure({root.id: root.kind}, {}, {}))
+
+    @staticmethod
+    def _failing(
+        facts: UpstreamFacts, terms: Governance, right: str, ctx: Context
+    ) -> list[tuple[EntityId, str, str, License | None]]:
+        """The facts withholding ``right``: (fact, category, reason, licence to blame)."""
+        out: list[tuple[EntityId, str, str, License | None]] = []
+        for lic_id in facts.licenses:
+            lic = terms.licenses.get(lic_id)
+            if lic is not None:
+                verdict = evaluate(lic, right, ctx, terms.revoked.get(lic_id))
                 if not verdict.allowed:
-                    found.setdefault(
-                        (str(lic_id), verdict.reason), (entity_id, lic, Relation.GOVERNED_BY, None)
-                    )
-        ungoverned = [s for s in up.sources if not up.governed.get(s)]
-        if ungoverned:
-            loaded = up.load(ungoverned)
-            for source in ungoverned:
-                found.setdefault(
-                    ("", f"no licence governs {loaded[source].label}"), (source, None, None, None)
-                )
-        talent_verdicts: dict[EntityId, tuple[str, str, License | None] | None] = {}
-        for talent_id, talent in up.talents.items():
+                    out.append((lic_id, "license", verdict.reason, lic))
+        out += [(source, "ungoverned", "", None) for source in facts.ungoverned]
+        for talent_id, talent in terms.talents.items():
             agreements = [
-                (up.licenses[x], up.revoked.get(x))
-                for x in up.agreements.get(talent_id, [])
-                if x in up.licenses
+                (terms.licenses[x], terms.revoked.get(x))
+                for x in terms.agreements.get(talent_id, [])
+                if x in terms.licenses
             ]
             if not agreements:
-                reason = f"no agreement with talent {talent.name!r} covers their likeness"
-                talent_verdicts[talent_id] = ("", reason, None)
+                out.append(
+                    (
+                        talent_id,
+                        "talent",
+                        f"no agreement with talent {talent.name!r} covers their likeness",
+                        None,
+                    )
+                )
                 continue
             ok, why = any_allows(agreements, right, ctx)
             if not ok:
                 reason = f"talent {talent.name!r}: " + "; ".join(v.reason for v in why)
-                lic = agreements[0][0]
-                talent_verdicts[talent_id] = (str(lic.id), reason, lic)
-            else:
-                talent_verdicts[talent_id] = None
-        for asset_id, talents in up.depicts.items():
-            for talent_id in talents:
-                verdict_t = talent_verdicts.get(talent_id)
-                if verdict_t is not None:
-                    key, reason, lic = verdict_t
-                    found.setdefault((key, reason), (asset_id, lic, Relation.DEPICTS, up.talents[talent_id]))
-        if not found:
-            return []
-        chains = up.paths_to([source for source, _, _, _ in found.values()])
-        out = []
-        for ((_, reason), (_source, lic, last, party)), chain in zip(found.items(), chains, strict=True):
-            path = _steps(chain)
-            if last is not None and path:
-                path[-1]["relation"] = last.value
-                end = party if party is not None else lic
-                if end is not None:
-                    path.append({**_ref(end), "relation": None})
-            out.append(Withholding(right, chain[-1][0], lic, reason, path))
+                out.append((talent_id, "talent", reason, agreements[0][0]))
         return out
+
+    def _holders(
+        self, root: Entity, wanted: set[EntityId]
+    ) -> tuple[Closure, dict[EntityId, tuple[EntityId, Relation | None, tuple[int, int]]]]:
+        """The nearest entity holding each fact directly (breadth first, then in recording order), with
+        the relation it holds it by, from a walk that enters only what leads to those facts."""
+        if not wanted or root.project != self.t.project:
+            reach = Closure({root.id: root.kind}, {}, {})
+        else:
+            reach = self.t.store.closure(
+                [root.id],
+                "up",
+                through=MATERIAL,
+                project=self.t.project,
+                annotate=[Relation.GOVERNED_BY, Relation.DEPICTS],
+                having=wanted,
+                nearest=True,
+            )
+        rank = {eid: n for n, eid in enumerate(reach.kinds)}
+        best: dict[EntityId, tuple[EntityId, Relation | None, tuple[int, int]]] = {}
+        for order, (src, relation, fact) in enumerate(reach.annotations):
+            if fact not in wanted or (
+                relation is Relation.DEPICTS and reach.kinds.get(src) is not Kind.ASSET
+            ):
+                continue
+            key = (rank[src], order)
+            if fact not in best or key < best[fact][2]:
+                best[fact] = (src, relation, key)
+        for fact in wanted:
+            if fact in rank and fact not in best:  # an ungoverned source holds itself
+                best[fact] = (fact, None, (rank[fact], -1))
+        return reach, best
+
+    def _load_paths(
+        self, reach: Closure, holders: list[EntityId], terms: Governance
+    ) -> dict[EntityId, Entity]:
+        on_paths = {eid for holder in holders for eid, _ in reach.path(holder)}
+        missing = [eid for eid in on_paths if eid not in terms.loaded]
+        return {**terms.loaded, **get_entities(self.t, missing)}
+
+    @staticmethod
+    def _withholding(
+        right: str,
+        reach: Closure,
+        holders: dict[EntityId, tuple[EntityId, Relation | None, tuple[int, int]]],
+        loaded: dict[EntityId, Entity],
+        fact: EntityId,
+        category: str,
+        reason: str,
+        lic: License | None,
+    ) -> Withholding:
+        holder, relation, _ = holders.get(fact, (next(iter(reach.kinds)), None, _LAST[2]))
+        path = _steps([(loaded[eid], rel) for eid, rel in reach.path(holder)])
+        source = loaded[holder]
+        if category == "ungoverned":
+            reason = f"no licence governs {source.label}"
+        else:
+            path[-1]["relation"] = relation.value if relation else None
+            end = loaded.get(fact) if category == "talent" else lic
+            if end is not None:
+                path.append({**_ref(end), "relation": None})
+        return Withholding(right, source, lic, reason, path)
 
     def check(self, ref: RefLike, right: str, **ctx: Any) -> RightsReport:
         return self.effective(ref, rights=[right], **ctx)
@@ -268,16 +326,33 @@ class Rights:
         assets and the evidence paths of the nearest ``max_paths`` of them (``None``: all)."""
         root = self.t.resolve(ref)
         party = self.t.parties.talent(talent)
-        up = gather(self.t, root)
-        hits = [asset_id for asset_id, talents in up.depicts.items() if party.id in talents]
+        if party.id not in self.facts(root).talents:
+            return Containment(root, party, [], sources=0)
+        reach = self.t.store.closure(
+            [root.id],
+            "up",
+            through=MATERIAL,
+            project=self.t.project,
+            annotate=[Relation.DEPICTS],
+            having=[party.id],
+        )
+        depicting = {src for src, _, _ in reach.annotations if reach.kinds.get(src) is Kind.ASSET}
+        hits = [eid for eid in reach.kinds if eid in depicting]
         shown = hits if max_paths is None else hits[: max(0, max_paths)]
+        chains = [reach.path(h) for h in shown]
+        loaded = get_entities(self.t, list({eid for chain in chains for eid, _ in chain}))
         paths = []
-        for chain in up.paths_to(shown):
-            path = _steps(chain)
+        for chain in chains:
+            path = _steps([(loaded[eid], rel) for eid, rel in chain])
             path[-1]["relation"] = Relation.DEPICTS.value
             path.append({**_ref(party), "relation": None})
             paths.append(path)
         return Containment(root, party, paths, sources=len(hits))
+
+
+#: Reasons are listed licences first, then unlicensed sources, then talents; each group nearest first.
+_CATEGORY = {"license": 0, "ungoverned": 1, "talent": 2}
+_LAST = (None, None, (1 << 62, 0))
 
 
 def _steps(chain: list[tuple[Entity, Relation | None]]) -> list[dict[str, Any]]:

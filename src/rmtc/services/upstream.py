@@ -95,20 +95,53 @@ def gather(t: Tracker, root: Entity) -> Upstream:
                 up.depicts.setdefault(src, []).append(dst)
         else:
             made.add(src)
-    talent_ids = sorted({p for ps in up.depicts.values() for p in ps}, key=str)
-    for e in find_edges(t, dst=talent_ids, relations=[Relation.ATTRIBUTED_TO]):
-        up.agreements.setdefault(e.dst, []).append(e.src)
-    lic_ids = {x for xs in up.governed.values() for x in xs} | {
-        x for xs in up.agreements.values() for x in xs
-    }
-    found = up.load([*lic_ids, *talent_ids])
-    up.licenses = {i: lic for i in lic_ids if isinstance(lic := found.get(i), License)}
-    up.talents = {i: who for i in talent_ids if isinstance(who := found.get(i), Party)}
-    for eid, flags in t.store.get_flags(list(up.licenses)).items():
-        if "revoked" in flags:
-            up.revoked[eid] = revocation_of(flags["revoked"])
+    terms = governance(
+        t, {x for xs in up.governed.values() for x in xs}, {p for ps in up.depicts.values() for p in ps}
+    )
+    up._loaded.update(terms.loaded)
+    up.agreements, up.licenses, up.talents, up.revoked = (
+        terms.agreements,
+        terms.licenses,
+        terms.talents,
+        terms.revoked,
+    )
     up.sources = [i for i, k in closure.kinds.items() if k in _SOURCE_KINDS and i not in made]
     return up
+
+
+@dataclass
+class Governance:
+    """The licences and talents that reach an artefact, loaded: every licence governing its upstream
+    and every agreement of a talent depicted in it, whether each is revoked, and each talent's
+    agreements."""
+
+    licenses: dict[EntityId, License]
+    talents: dict[EntityId, Party]
+    agreements: dict[EntityId, list[EntityId]]
+    revoked: dict[EntityId, Revocation]
+    loaded: dict[EntityId, Entity]
+
+
+def governance(t: Tracker, licenses: Iterable[EntityId], talents: Iterable[EntityId]) -> Governance:
+    talent_ids = sorted(set(talents), key=str)
+    agreements: dict[EntityId, list[EntityId]] = {}
+    for e in find_edges(t, dst=talent_ids, relations=[Relation.ATTRIBUTED_TO]):
+        agreements.setdefault(e.dst, []).append(e.src)
+    lic_ids = set(licenses) | {x for xs in agreements.values() for x in xs}
+    found = get_entities(t, [*sorted(lic_ids, key=str), *talent_ids])
+    lics = {i: lic for i in lic_ids if isinstance(lic := found.get(i), License)}
+    revoked = {
+        eid: revocation_of(flags["revoked"])
+        for eid, flags in t.store.get_flags(list(lics)).items()
+        if "revoked" in flags
+    }
+    return Governance(
+        licenses=lics,
+        talents={i: who for i in talent_ids if isinstance(who := found.get(i), Party)},
+        agreements=agreements,
+        revoked=revoked,
+        loaded=found,
+    )
 
 
 def revocation_of(flag: dict[str, Any]) -> Revocation:

@@ -30,6 +30,7 @@ from rmtc.store.types import (
     Page,
     RunQuery,
     RunStatus,
+    UpstreamFacts,
     WalkStep,
     WriteBatch,
     WriteResult,
@@ -134,6 +135,8 @@ class MetadataStore(Protocol):
         through: Mapping[Relation, Collection[Kind]] | None = None,
         project: str | None = None,
         annotate: Sequence[Relation] = (),
+        having: Collection[EntityId] | None = None,
+        nearest: bool = False,
     ) -> Closure:
         """The same reach as :meth:`walk` (same orientation, ``through`` and project rules, every
         entity at its smallest depth), as ids, kinds and parent pointers instead of entities and
@@ -142,7 +145,26 @@ class MetadataStore(Protocol):
         The questions asked of large graphs (effective rights, ``contains``, revocation impact) need
         the shape of a closure of thousands of entities but only a handful of the entities
         themselves: this answers them in one round trip, and the caller loads what it will show.
+
+        ``having`` (a material upstream walk in a project only: ``direction="up"``,
+        ``through=MATERIAL``): keep only the entities whose :meth:`upstream_facts` hold one of these
+        facts (the starts always), and only the ``annotate`` edges whose dst is one of them. The
+        result is the full closure restricted to those entities, same order, depths and parents.
+        With ``nearest``, stop after the first depth at which every fact has a direct holder (a
+        licence: an entity governed by it; a talent: an asset depicting it; an ungoverned source:
+        itself), and annotate only the first holder of each fact (breadth first).
         """
+        ...
+
+    def upstream_facts(self, ids: Iterable[EntityId]) -> dict[EntityId, UpstreamFacts]:
+        """What the material upstream of each entity holds (see :class:`UpstreamFacts`), kept up to
+        date by every write; ids of no stored entity are left out."""
+        ...
+
+    def holding(self, facts: Collection[EntityId], *, project: str) -> dict[EntityId, Kind]:
+        """Every entity of ``project`` whose :meth:`upstream_facts` hold one of ``facts`` (so the
+        material downstream of their direct holders, those included), in recording order, with its
+        kind: the impact of revoking a licence or a talent's consent, without a walk."""
         ...
 
     # -- audit -----------------------------------------------------------------------------------

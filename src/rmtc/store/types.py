@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from rmtc.core.entities import Entity
 from rmtc.core.ids import EntityId
@@ -161,6 +161,59 @@ class Closure:
         nodes.reverse()
         relations.reverse()
         return list(zip(nodes, [*relations, None], strict=True))
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamFacts:
+    """What an entity's material upstream holds (itself included, within its project, through
+    :data:`rmtc.core.kinds.MATERIAL`): the licences governing any of it, the talents its assets depict,
+    and the raw sources (assets and weights made of nothing recorded) that no licence governs.
+
+    Every fact is an entity id, so one collection of them can ask a walk for the entities holding any
+    (:meth:`~rmtc.store.protocol.MetadataStore.closure` ``having``).
+    """
+
+    licenses: frozenset[EntityId] = frozenset()
+    talents: frozenset[EntityId] = frozenset()
+    ungoverned: frozenset[EntityId] = frozenset()
+
+    #: The ``annotate`` relations :meth:`of_closure` needs.
+    RELATIONS: ClassVar[tuple[Relation, ...]] = (
+        Relation.GOVERNED_BY,
+        Relation.DEPICTS,
+        Relation.GENERATED_BY,
+        Relation.DERIVED_FROM,
+        Relation.VARIANT_OF,
+    )
+
+    @property
+    def all(self) -> frozenset[EntityId]:
+        return self.licenses | self.talents | self.ungoverned
+
+    @classmethod
+    def of_closure(cls, closure: Closure) -> UpstreamFacts:
+        """The facts of a material upstream closure's start, from the closure itself (annotated with
+        :attr:`RELATIONS`): the definition the kept facts are held to."""
+        licensed: dict[EntityId, set[EntityId]] = {}
+        talents: set[EntityId] = set()
+        made: set[EntityId] = set()
+        for src, rel, dst in closure.annotations:
+            if rel is Relation.GOVERNED_BY:
+                licensed.setdefault(src, set()).add(dst)
+            elif rel is Relation.DEPICTS:
+                if closure.kinds.get(src) is Kind.ASSET:
+                    talents.add(dst)
+            elif rel in cls.RELATIONS:
+                made.add(src)
+        return cls(
+            licenses=frozenset(x for xs in licensed.values() for x in xs),
+            talents=frozenset(talents),
+            ungoverned=frozenset(
+                eid
+                for eid, kind in closure.kinds.items()
+                if kind in (Kind.ASSET, Kind.WEIGHTS) and eid not in made and not licensed.get(eid)
+            ),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,15 +3,6 @@
 from __future__ import annotations
 
 import typer
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 
 from rmtc.cli import output
 from rmtc.cli.state import tracker
@@ -22,9 +13,20 @@ def register(app: typer.Typer) -> None:
 
 
 class _Bar:
-    """Adapts a Rich progress bar to the ingest service's Progress protocol."""
+    """Adapts a Rich progress bar to the ingest service's Progress protocol (Rich's progress module is
+    imported only when a bar is drawn: every other ``rmtc`` command starts without it)."""
 
     def __init__(self) -> None:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
         self._progress = Progress(
             TextColumn("ingest"),
             BarColumn(),

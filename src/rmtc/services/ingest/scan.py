@@ -60,12 +60,13 @@ def scan(inputs: Sequence[str | os.PathLike[str]], *, frames: str | None = None)
     if not inputs:
         raise InvalidInput("nothing to ingest", hint="name files, folders or frame sequences")
     frame_set = parse_frames(frames) if frames else None
-    seen: set[Path] = set()
+    seen: set[str] = set()
     out: list[SourceFile] = []
     for raw in inputs:
         for src in _expand(str(raw), frame_set):
-            if src.path not in seen:
-                seen.add(src.path)
+            key = str(src.path)
+            if key not in seen:
+                seen.add(key)
                 out.append(src)
     return out
 
@@ -136,16 +137,18 @@ def group_files(folder: Path, names: Iterable[str]) -> Iterator[SourceFile]:
     names = list(names)
     if not names:
         return
+    base = str(folder).rstrip("/") + "/"
     grouped: set[str] = set()
-    for seq in fileseq.FileSequence.yield_sequences_in_list([str(folder / n) for n in names], pad_style=PAD):
+    for seq in fileseq.FileSequence.yield_sequences_in_list([base + n for n in names], pad_style=PAD):
         frames = seq.frameSet()
         if frames is None or len(frames) < 2:
             continue
         pattern = _pattern_of(seq)
+        start = len(seq.dirname())
         for frame in frames:
-            path = Path(seq.frame(frame))
-            grouped.add(path.name)
-            yield SourceFile(path, pattern, int(frame))
+            name = seq.frame(frame)[start:]
+            grouped.add(name)
+            yield SourceFile(folder / name, pattern, int(frame))
     for name in names:
         if name not in grouped:
             yield SourceFile(folder / name)

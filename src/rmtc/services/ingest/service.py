@@ -4,6 +4,12 @@ Ordering makes an interrupted ingest safe to re-run: a file's bytes are durable 
 before its asset row is written, and each batch of rows (assets, their talent and licence edges) is
 one transaction. Re-ingesting the same bytes finds the same asset (assets are keyed by content hash),
 so a re-run after a crash completes the work without duplicates or orphans.
+
+Files are taken in windows of input order. A window's small files go to the blob store in one
+``put_files`` call, so they share its two flushes (one for their bytes, one for their names: a few
+flushes for thousands of frames, where one per file would cost more than the bytes); its large files
+go one per worker, where copying dominates. While one window is recorded the next ones are already
+being copied.
 """
 
 from __future__ import annotations
@@ -18,8 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from rmtc.blobs._common import read_whole
 from rmtc.core.entities import Asset, Entity
-from rmtc.core.hashing import hash_file
+from rmtc.core.hashing import hash_bytes, hash_file
 from rmtc.core.ids import EntityId
 from rmtc.core.kinds import Relation
 from rmtc.errors import RmtcError
@@ -28,11 +35,20 @@ from rmtc.services.ingest.scan import SourceFile, scan
 if TYPE_CHECKING:
     from rmtc.api.tracker import RefLike, Tracker
 
+#: Asset rows per transaction.
 BATCH = 500
-#: Small files are handed to the blob store this many at a time, sharing its flushes (two per
-#: sub-batch instead of two per file); large files go one per worker, where copying dominates.
-SUB_BATCH = 256
+#: Files from this size on are copied one per worker with a flush of their own; smaller ones in groups.
 SMALL = 4 << 20
+#: A window closes at this many files or this many bytes of small files: its small files share one
+#: group of flushes, so the fixed cost of a flush is paid a few times per ingest, not per file.
+GROUP_FILES = 2048
+GROUP_BYTES = 256 << 20
+#: The first window is this many times smaller than the limits (then each doubles).
+RAMP = 8
+#: Windows being copied or hashed while an earlier one is recorded.
+IN_FLIGHT = 2
+#: By reference, small files are hashed this many per task.
+HASH_SHARE = 64
 IMAGE_EXTENSIONS = frozenset({".exr", ".tif", ".tiff", ".png", ".jpg", ".jpeg", ".dpx", ".hdr", ".tx"})
 MediaProbe = Callable[[Sequence[Path]], list[dict[str, Any]]]
 
@@ -83,6 +99,12 @@ class _Hashed:
     size: int
 
 
+#: A file's outcome: hashed (and stored), or (path, one-line reason) when it failed.
+_Outcome = _Hashed | tuple[str, str]
+#: Positions in its window of the files a pool task handles, and the task (their outcomes, in order).
+_Task = tuple[list[int], "Future[list[_Outcome]]"]
+
+
 class Ingestor:
     def __init__(self, tracker: Tracker, *, workers: int | None = None, probe: MediaProbe | None = None):
         self.t = tracker
@@ -114,12 +136,13 @@ class Ingestor:
         lics = [self.t.parties.license(x) for x in licenses]
         ds = self.t.datasets.get_or_create(dataset) if dataset else None
         sources = scan(inputs, frames=frames)
+        sizes = [_size(s.path) for s in sources]
         report = IngestReport(by_reference=by_reference)
         if progress is not None:
-            progress.start(len(sources), sum(_size(s.path) for s in sources))
+            progress.start(len(sources), sum(sizes))
         with contextlib.ExitStack() as stack:
             probe = self._media_probe(stack) if probe_media else None
-            self._hash_and_record(sources, report, parties, lics, probe, progress)
+            self._hash_and_record(sources, sizes, report, parties, lics, probe, progress)
         if ds is not None and report.files:
             for start in range(0, len(report.files), BATCH * 10):
                 chunk_ids = [f.asset for f in report.files[start : start + BATCH * 10]]
@@ -143,51 +166,71 @@ class Ingestor:
     def _hash_and_record(
         self,
         sources: Sequence[SourceFile],
+        sizes: Sequence[int],
         report: IngestReport,
         parties: Sequence[Entity],
         lics: Sequence[Entity],
         probe: MediaProbe | None,
         progress: Progress | None,
     ) -> None:
-        """Hash (and copy) one batch in the pool while the previous batch is probed and recorded."""
+        """Hash (and copy) up to ``IN_FLIGHT`` windows in the pool while the oldest is recorded."""
         with ThreadPoolExecutor(self.workers, thread_name_prefix="rmtc-ingest") as pool:
-            pending: deque[list[Future[list[_Hashed | tuple[str, str]]]]] = deque()
-            for start in range(0, len(sources), BATCH):
-                chunk = sources[start : start + BATCH]
-                pending.append(self._submit(pool, chunk, report.by_reference))
-                if len(pending) > 1:
+            pending: deque[list[_Task]] = deque()
+            for start, end in windows(sizes):
+                pending.append(self._submit(pool, sources[start:end], sizes[start:end], report.by_reference))
+                if len(pending) >= IN_FLIGHT:
                     self._record(pending.popleft(), report, parties, lics, probe, progress)
             while pending:
                 self._record(pending.popleft(), report, parties, lics, probe, progress)
 
     def _submit(
-        self, pool: ThreadPoolExecutor, chunk: Sequence[SourceFile], by_reference: bool
-    ) -> list[Future[list[_Hashed | tuple[str, str]]]]:
-        """Small files in sub-batches (shared flushes), large ones one per task (parallel copying)."""
+        self, pool: ThreadPoolExecutor, window: Sequence[SourceFile], sizes: Sequence[int], by_reference: bool
+    ) -> list[_Task]:
+        """The window's small files in one task (one group of flushes; by reference, a few tasks), each
+        large file in a task of its own; each task with the window positions of its files."""
+        small = [i for i, size in enumerate(sizes) if size < SMALL]
+        tasks: list[_Task] = []
         if by_reference:
-            groups = [chunk[i : i + SUB_BATCH // 8] for i in range(0, len(chunk), SUB_BATCH // 8)]
-        else:
-            small = [s for s in chunk if _size(s.path) < SMALL]
-            large = [s for s in chunk if _size(s.path) >= SMALL]
-            groups = [small[i : i + SUB_BATCH] for i in range(0, len(small), SUB_BATCH)] + [
-                [s] for s in large
-            ]
-        return [pool.submit(self._store_many, g, by_reference) for g in groups]
+            for at in range(0, len(small), HASH_SHARE):
+                share = small[at : at + HASH_SHARE]
+                tasks.append((share, pool.submit(self._hash_many, [window[i] for i in share])))
+        elif small:
+            tasks.append((small, pool.submit(self._store_many, [window[i] for i in small])))
+        for i, size in enumerate(sizes):
+            if size >= SMALL:
+                tasks.append(([i], pool.submit(self._store_one, window[i], by_reference)))
+        return tasks
 
-    def _store_many(self, srcs: Sequence[SourceFile], by_reference: bool) -> list[_Hashed | tuple[str, str]]:
-        """Store (or hash) a sub-batch; per-file outcomes in order, failures returned, not raised."""
-        if by_reference:
-            return [self._store_bytes(s, True) for s in srcs]
+    def _store_many(self, srcs: Sequence[SourceFile]) -> list[_Outcome]:
+        """Store small files in one group (shared flushes); per-file outcomes in order, failures
+        returned, not raised."""
         try:
             results = self.t.blobs.put_files([s.path for s in srcs])
-        except RmtcError as exc:  # the store itself failed (disk full): every file of the sub-batch fails
+        except RmtcError as exc:  # the group's flush failed (disk full): every file of the group fails
             return [(str(s.path), exc.one_line()) for s in srcs]
         return [
             _Hashed(s, r.digest, r.size) if not isinstance(r, RmtcError) else (str(s.path), r.one_line())
             for s, r in zip(srcs, results, strict=True)
         ]
 
-    def _store_bytes(self, src: SourceFile, by_reference: bool) -> _Hashed | tuple[str, str]:
+    def _hash_many(self, srcs: Sequence[SourceFile]) -> list[_Outcome]:
+        """Hash small files by reference, each read whole with one open and one read (the blob store's
+        own reader, with its checks: a regular file that did not change while read)."""
+        view = memoryview(bytearray(SMALL))
+        out: list[_Outcome] = []
+        for src in srcs:
+            try:
+                size = read_whole(src.path, view)
+            except RmtcError as exc:
+                out.append((str(src.path), exc.one_line()))
+                continue
+            if size is None:  # it grew past SMALL since it was listed
+                out += self._store_one(src, True)
+            else:
+                out.append(_Hashed(src, hash_bytes(view[:size]), size))
+        return out
+
+    def _store_one(self, src: SourceFile, by_reference: bool) -> list[_Outcome]:
         """Hash (reference) or hash-and-copy (copy) one file; a failure is returned, not raised, so one
         bad file never aborts the others."""
         try:
@@ -197,56 +240,75 @@ class Ingestor:
                 info = self.t.blobs.put_file(src.path)
                 digest, size = info.digest, info.size
         except RmtcError as exc:
-            return (str(src.path), exc.one_line())
+            return [(str(src.path), exc.one_line())]
         except OSError as exc:
-            return (str(src.path), f"cannot read it: {exc.strerror or exc}")
-        return _Hashed(src, digest, size)
+            return [(str(src.path), f"cannot read it: {exc.strerror or exc}")]
+        return [_Hashed(src, digest, size)]
 
     def _record(
         self,
-        futures: list[Future[list[_Hashed | tuple[str, str]]]],
+        tasks: list[_Task],
         report: IngestReport,
         parties: Sequence[Entity],
         lics: Sequence[Entity],
         probe: MediaProbe | None,
         progress: Progress | None,
     ) -> None:
+        """Record one window in input order, ``BATCH`` assets per transaction, once all of its bytes are
+        durable."""
+        outcomes: list[_Outcome | None] = [None] * sum(len(positions) for positions, _ in tasks)
+        for positions, future in tasks:
+            for i, done in zip(positions, future.result(), strict=True):
+                outcomes[i] = done
         hashed: list[_Hashed] = []
-        outcomes = [outcome for fut in futures for outcome in fut.result()]
         for outcome in outcomes:
             if isinstance(outcome, _Hashed):
                 hashed.append(outcome)
-            else:
+            elif outcome is not None:
                 report.failed.append(outcome)
+        for start in range(0, len(hashed), BATCH):
+            self._record_batch(hashed[start : start + BATCH], report, parties, lics, probe)
+        if progress is not None:
+            progress.advance(len(outcomes), sum(h.size for h in hashed))
+
+    def _record_batch(
+        self,
+        hashed: list[_Hashed],
+        report: IngestReport,
+        parties: Sequence[Entity],
+        lics: Sequence[Entity],
+        probe: MediaProbe | None,
+    ) -> None:
         media = self._probe_batch(probe, hashed)
+        storage = "reference" if report.by_reference else "copy"
+        tags = [(Relation.DEPICTS, p) for p in parties] + [(Relation.GOVERNED_BY, lic) for lic in lics]
+        new, edge = self.t.new, self.t.edge
         assets: list[Asset] = []
         edges = []
         for item, info in zip(hashed, media, strict=True):
-            asset = self.t.new(
+            src = item.src
+            asset = new(
                 Asset,
-                item.src.path.name,
+                src.path.name,
                 content_hash=item.digest,
                 size=item.size,
-                storage="reference" if report.by_reference else "copy",
-                uri=str(item.src.path),
-                sequence=item.src.sequence,
-                frame=item.src.frame,
+                storage=storage,
+                uri=str(src.path),
+                sequence=src.sequence,
+                frame=src.frame,
                 media=info or None,
             )
             assets.append(asset)
-            edges += [self.t.edge(asset, Relation.DEPICTS, p) for p in parties]
-            edges += [self.t.edge(asset, Relation.GOVERNED_BY, lic) for lic in lics]
-        if assets:
-            result = self.t.record(assets, edges)
-            for item, requested, stored in zip(hashed, assets, result.entities, strict=True):
-                created = stored.id == requested.id
-                report.created += created
-                report.bytes += item.size
-                report.files.append(
-                    IngestedFile(item.src.path, stored.id, item.src.frame, item.src.sequence, created)
-                )
-        if progress is not None:
-            progress.advance(len(outcomes), sum(h.size for h in hashed))
+            if tags:
+                edges += [edge(asset, relation, other) for relation, other in tags]
+        result = self.t.record(assets, edges)
+        files = report.files
+        for item, requested, stored in zip(hashed, assets, result.entities, strict=True):
+            created = stored.id == requested.id
+            report.created += created
+            src = item.src
+            files.append(IngestedFile(src.path, stored.id, src.frame, src.sequence, created))
+        report.bytes += sum(item.size for item in hashed)
 
     def _media_probe(self, stack: contextlib.ExitStack) -> MediaProbe | None:
         """The injected probe, else a pool of sandboxed probe workers kept for the whole ingest, started
@@ -276,6 +338,26 @@ class Ingestor:
             for i, info in zip(images, probe([hashed[i].src.path for i in images]), strict=True):
                 media[i] = info
         return media
+
+
+def windows(sizes: Sequence[int]) -> list[tuple[int, int]]:
+    """How ingest cuts its input (file sizes, in input order) into windows: ranges ``[start, end)`` of at
+    most ``GROUP_FILES`` files holding at most ``GROUP_BYTES`` of small files. Each window's small
+    files share one group of flushes. The first window is ``RAMP`` times smaller and each next one
+    twice as large up to the limits, so recording starts early and overlaps the copying that follows."""
+    out: list[tuple[int, int]] = []
+    max_files, max_bytes = max(1, GROUP_FILES // RAMP), max(1, GROUP_BYTES // RAMP)
+    start = nbytes = 0
+    for i, size in enumerate(sizes):
+        if i > start and (i - start >= max_files or (size < SMALL and nbytes + size > max_bytes)):
+            out.append((start, i))
+            start, nbytes = i, 0
+            max_files, max_bytes = min(GROUP_FILES, max_files * 2), min(GROUP_BYTES, max_bytes * 2)
+        if size < SMALL:
+            nbytes += size
+    if start < len(sizes):
+        out.append((start, len(sizes)))
+    return out
 
 
 def _size(path: Path) -> int:

@@ -30,6 +30,7 @@ from rmtc.store.types import (
     Page,
     RunQuery,
     RunStatus,
+    UpstreamFacts,
     WalkStep,
     WriteBatch,
     WriteResult,
@@ -131,6 +132,8 @@ class RemoteStore:
         through: Mapping[Relation, Collection[Kind]] | None = None,
         project: str | None = None,
         annotate: Sequence[Relation] = (),
+        having: Collection[EntityId] | None = None,
+        nearest: bool = False,
     ) -> Closure:
         body = {
             "start": [str(i) for i in start],
@@ -138,8 +141,20 @@ class RemoteStore:
             "project": project,
             "through": _through(through),
             "annotate": [Relation(r).value for r in annotate],
+            "having": None if having is None else [str(i) for i in having],
+            "nearest": nearest,
         }
         return wire.parse_closure(self._s.call("POST", "/store/closure", body))
+
+    def upstream_facts(self, ids: Iterable[EntityId]) -> dict[EntityId, UpstreamFacts]:
+        body = {"entities": [str(i) for i in ids]}
+        found = self._s.call("POST", "/store/facts/upstream", body)["facts"]
+        return {wire.eid(i): wire.parse_upstream_facts(f) for i, f in found.items()}
+
+    def holding(self, facts: Collection[EntityId], *, project: str) -> dict[EntityId, Kind]:
+        body = {"facts": [str(i) for i in facts], "project": project}
+        found = self._s.call("POST", "/store/facts/holding", body)["items"]
+        return {wire.eid(i): Kind(k) for i, k in found}
 
     def find_audit(
         self,

@@ -29,6 +29,7 @@ from rmtc.store.types import (
     RunQuery,
     RunState,
     RunStatus,
+    UpstreamFacts,
     WalkStep,
     WriteBatch,
     WriteResult,
@@ -293,6 +294,23 @@ def parse_closure(d: Any) -> Closure:
         parent={eid(i): (eid(p), Relation(r)) for i, (p, r) in d["parent"].items()},
         depth={eid(i): int(v) for i, v in d["depth"].items()},
         annotations=[(eid(s), Relation(r), eid(t)) for s, r, t in d["annotations"]],
+    )
+
+
+def upstream_facts(f: UpstreamFacts) -> Json:
+    return {
+        "licenses": sorted(str(i) for i in f.licenses),
+        "talents": sorted(str(i) for i in f.talents),
+        "ungoverned": sorted(str(i) for i in f.ungoverned),
+    }
+
+
+@decoder("upstream facts")
+def parse_upstream_facts(d: Any) -> UpstreamFacts:
+    return UpstreamFacts(
+        licenses=frozenset(eid(i) for i in d["licenses"]),
+        talents=frozenset(eid(i) for i in d["talents"]),
+        ungoverned=frozenset(eid(i) for i in d["ungoverned"]),
     )
 
 

@@ -14,13 +14,16 @@ import binascii
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rmtc.core.entities import Entity, from_record, to_record
 from rmtc.core.ids import EntityId
 from rmtc.core.kinds import Relation
 from rmtc.errors import InvalidInput
 from rmtc.store.types import AuditEvent, Edge
+
+if TYPE_CHECKING:
+    from rmtc.store.sql.dialect import SqlDialect
 
 T = TypeVar("T")
 
@@ -96,6 +99,68 @@ def entity_row(entity: Entity) -> dict[str, Any]:
 
 def row_entity(row: Any) -> Entity:
     return from_record(row._mapping)
+
+
+#: The columns :func:`raw_entities` decodes, in this order.
+RAW_ENTITY_COLUMNS = (
+    "id",
+    "kind",
+    "name",
+    "project",
+    "version",
+    "content_hash",
+    "created_at",
+    "created_by",
+    "fields",
+    "attrs",
+)
+
+
+def raw_entities(d: SqlDialect, rows: Sequence[Sequence[Any]]) -> list[Entity]:
+    """Entities from rows of :data:`RAW_ENTITY_COLUMNS` as the driver gives them (selected with
+    ``exec_driver_sql``, without SQLAlchemy's per-value processing): the same entities
+    :func:`row_entity` makes, for reads of thousands of rows (a trace). Times repeat (a batch is
+    written at one instant) and are converted once each."""
+    times: dict[Any, datetime] = {}
+    json_of = d.json_of
+    out = []
+    for rid, kind, name, project, version, content_hash, at, by, fields, attrs in rows:
+        created = times.get(at)
+        if created is None:
+            created = times[at] = d.time_of(at)
+        rec = {
+            "id": uuid_of(rid),
+            "kind": kind,
+            "name": name,
+            "project": project,
+            "version": version,
+            "content_hash": content_hash,
+            "created_at": created,
+            "created_by": by,
+            "fields": json_of(fields),
+            "attrs": json_of(attrs),
+        }
+        out.append(from_record(rec))
+    return out
+
+
+_new = object.__new__
+_set = object.__setattr__
+_UNKNOWN = uuid.SafeUUID.unknown
+
+
+def uuid_of(raw: Any) -> uuid.UUID:
+    """The UUID of a raw id column value: PostgreSQL's driver gives a UUID, SQLite's the 32 hex
+    digits the store writes. Equal to ``uuid.UUID(hex=raw)`` (and as strict about the length) at a
+    third of the cost, which shows when a walk or a trace converts thousands."""
+    if isinstance(raw, uuid.UUID):
+        return raw
+    if type(raw) is not str or len(raw) != 32:
+        return uuid.UUID(hex=raw)
+    value = _new(uuid.UUID)
+    _set(value, "int", int(raw, 16))
+    _set(value, "is_safe", _UNKNOWN)
+    return value
 
 
 _RELATIONS = {r.value: r for r in Relation}

@@ -14,7 +14,9 @@ too long for the driver's parameter limit.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import operator
 import random
 import re
 import time
@@ -43,15 +45,10 @@ def dumps(value: Any) -> str:
     """The one JSON text form: sorted keys, no spaces. NaN and NUL characters are refused here, on both
     backends, because PostgreSQL's jsonb cannot hold them (the check is on the text, so it costs one
     regular-expression scan rather than a walk over every value)."""
+    if type(value) is dict and not value:  # most attrs: a batch write serialises millions of them
+        return "{}"
     try:
-        out = json.dumps(
-            value,
-            sort_keys=True,
-            separators=(",", ":"),
-            ensure_ascii=False,
-            allow_nan=False,
-            default=_json_default,
-        )
+        out = _ENCODER.encode(value)
     except (ValueError, TypeError) as exc:
         raise InvalidInput(f"cannot record {str(value)[:80]!r} as JSON: {exc}", hint=_JSON_HINT) from None
     if "\\u0000" in out and _JSON_NUL.search(out):
@@ -70,6 +67,13 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, set | frozenset):
         return sorted(value, key=str)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+# One encoder for every call: json.dumps with options builds a new one each time, which costs a
+# third of serialising a small mapping.
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_json_default
+)
 
 
 def field_name(name: str) -> str:
@@ -124,6 +128,22 @@ class SqlDialect:
         stmt = self.insert(table).on_conflict_do_nothing().returning(table.c[returning])
         return list(conn.execute(stmt, rows).scalars())
 
+    def insert_new_in_order(
+        self,
+        conn: sa.Connection,
+        table: sa.Table,
+        rows: list[dict[str, Any]],
+        returning: str,
+        order: Sequence[str],
+    ) -> list[Any]:
+        """:meth:`insert_new` for concurrent writers: the rows keep their ``seq`` in the given order,
+        and row locks are taken in the order of the ``order`` columns (text or uuid; NULL sorts as
+        ``''``), as :meth:`lock_ordered` explains. Returns the ``returning`` column of the rows inserted,
+        in no particular order."""
+        return self.insert_new(
+            conn, table, self.lock_ordered(conn, table, rows, _order_key(order)), returning
+        )
+
     #: The driver's placeholder, for :meth:`bulk_insert`.
     placeholder = "?"
 
@@ -155,6 +175,28 @@ class SqlDialect:
     def json_of(self, raw: Any) -> Any:
         return json.loads(raw) if isinstance(raw, str | bytes) else raw
 
+    # Reads hot enough to skip SQLAlchemy's statement building (walks, loading the entities a trace
+    # reached) are SQL text run with ``exec_driver_sql``; a list is still one parameter.
+    def raw_in(self, column: str) -> str:
+        """SQL text: ``column`` is one of the values of the one list parameter (see :meth:`raw_list`),
+        written with the driver's placeholder."""
+        raise NotImplementedError
+
+    def raw_list(self, values: Iterable[Any]) -> Any:
+        """The parameter of :meth:`raw_in` and :meth:`raw_table` for driver-ready values
+        (:meth:`raw_id` ids, integers)."""
+        raise NotImplementedError
+
+    def raw_table(self, alias: str) -> str:
+        """SQL text: a table ``alias`` of the one list parameter's elements, ``value``, with their
+        0-based position in the list, ``key``."""
+        raise NotImplementedError
+
+    def probe_indexes(self, conn: sa.Connection) -> None:
+        """For the rest of ``conn``'s transaction, answer joins from a list of ids by probing indexes
+        for each id (a walk's level: a frontier of ids joined to the edges): what the graph walks need
+        whatever the tables' size, where a cost-based planner may prefer hashing a whole table."""
+
 
 class SqliteDialect(SqlDialect):
     name = "sqlite"
@@ -176,6 +218,38 @@ class SqliteDialect(SqlDialect):
             cur.execute(f"PRAGMA synchronous = {synchronous}")
         finally:
             cur.close()
+
+    #: A connection writing a batch of at least ``bulk_min_rows`` rows keeps a page cache of
+    #: ``bulk_cache_kib`` until it goes back to the pool (:meth:`release_bulk_cache`). SQLite's default
+    #: 2 MB thrashes there: random UUID keys spread the rows over every page of each index, and pages
+    #: evicted dirty are written to the WAL, read back and written again. Small writes (an ingest
+    #: records 500 files at a time) keep the default, and with it their memory.
+    bulk_min_rows = 10_000
+    bulk_cache_kib = 65_536
+
+    def insert_new_in_order(
+        self,
+        conn: sa.Connection,
+        table: sa.Table,
+        rows: list[dict[str, Any]],
+        returning: str,
+        order: Sequence[str],
+    ) -> list[Any]:
+        info = conn.connection.info
+        if len(rows) >= self.bulk_min_rows and "rmtc_cache_size" not in info:
+            info["rmtc_cache_size"] = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
+            conn.exec_driver_sql(f"PRAGMA cache_size = -{int(self.bulk_cache_kib)}")
+        return super().insert_new_in_order(conn, table, rows, returning, order)
+
+    @staticmethod
+    def release_bulk_cache(dbapi_conn: Any, info: dict[str, Any]) -> None:
+        """Give a connection back its usual page cache (and the memory) once its transaction is over."""
+        size = info.pop("rmtc_cache_size", None)
+        if size is not None and dbapi_conn is not None:
+            import sqlite3
+
+            with contextlib.suppress(sqlite3.Error):  # a closed connection has no cache to give back
+                dbapi_conn.execute(f"PRAGMA cache_size = {int(size)}")
 
     def insert(self, table: sa.Table) -> Any:
         return sqlite.insert(table)
@@ -210,29 +284,38 @@ class SqliteDialect(SqlDialect):
         # transaction holds SQLite's one write lock, so the rows inserted are exactly those whose seq
         # is above the largest seq before the insert.
         columns = list(rows[0])
-        converters = [self._to_driver(table.c[name].type) for name in columns]
         names = ", ".join(columns)  # table and column names come from the schema, never from input
         marks = ", ".join("?" * len(columns))
         before = conn.exec_driver_sql(f"SELECT coalesce(max(seq), 0) FROM {table.name}").scalar_one()  # noqa: S608
-        values = [
-            tuple(
-                v if (v := row[name]) is None or f is None else f(v)
-                for name, f in zip(columns, converters, strict=True)
-            )
-            for row in rows
-        ]
+        values = self._driver_rows(table, columns, rows)
         conn.exec_driver_sql(
             f"INSERT INTO {table.name} ({names}) VALUES ({marks}) ON CONFLICT DO NOTHING",  # noqa: S608
             values,
         )
         col = table.c[returning].name
-        found = conn.exec_driver_sql(
-            f"SELECT {col} FROM {table.name} WHERE seq > ? ORDER BY seq",  # noqa: S608
-            (before,),
-        )
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        # Read straight from the driver: a batch inserts up to a hundred thousand rows.
+        found = driver.execute(f"SELECT {col} FROM {table.name} WHERE seq > ? ORDER BY seq", (before,))  # noqa: S608
         if isinstance(table.c[returning].type, sa.Uuid):
-            return [self.id_of(r[0]) for r in found]
-        return [r[0] for r in found]
+            return [self.id_of(r[0]) for r in found.fetchall()]
+        return [r[0] for r in found.fetchall()]
+
+    def _driver_rows(
+        self, table: sa.Table, columns: list[str], rows: list[dict[str, Any]]
+    ) -> list[tuple[Any, ...]]:
+        """``rows`` as tuples of driver-ready values in ``columns`` order: the values are taken in one
+        C-level call per row, and only the columns that need it are converted."""
+        take = operator.itemgetter(*columns)
+        convert = [(i, f) for i, name in enumerate(columns) if (f := self._to_driver(table.c[name].type))]
+        out = []
+        for row in rows:
+            values = list(take(row)) if len(columns) > 1 else [take(row)]
+            for i, f in convert:
+                if (v := values[i]) is not None:
+                    values[i] = f(v)
+            out.append(tuple(values))
+        return out
 
     def _to_driver(self, column_type: Any) -> Any:
         """The conversion SQLAlchemy would apply to a bound value of this column type, or None."""
@@ -242,11 +325,21 @@ class SqliteDialect(SqlDialect):
             return dumps
         impl = getattr(column_type, "impl", column_type)
         if isinstance(impl, sa.DateTime):
-            return self._aware_time
+            return self._time_converter()
         return None
 
-    def _aware_time(self, value: datetime) -> Any:
-        return self.raw_time(codec.aware(value, "timestamp"))
+    def _time_converter(self) -> Any:
+        # A batch's rows mostly share a few instants (the write's clock reading): convert each once.
+        # A naive datetime never equals an aware one, so it still reaches the check.
+        seen: dict[datetime, Any] = {}
+
+        def to_driver(value: datetime) -> Any:
+            text = seen.get(value)
+            if text is None:
+                text = seen[value] = self.raw_time(codec.aware(value, "timestamp"))
+            return text
+
+        return to_driver
 
     def raw_id(self, value: uuid.UUID) -> Any:
         return value.hex
@@ -264,6 +357,15 @@ class SqliteDialect(SqlDialect):
     def json_of(self, raw: Any) -> Any:
         return {} if raw == "{}" else json.loads(raw)
 
+    def raw_in(self, column: str) -> str:
+        return f"{column} IN (SELECT value FROM json_each(?))"  # noqa: S608 - a schema column name
+
+    def raw_list(self, values: Iterable[Any]) -> Any:
+        return json.dumps(list(values))
+
+    def raw_table(self, alias: str) -> str:
+        return f"json_each(?) AS {alias}"
+
     def is_retryable(self, orig: BaseException | None) -> bool:
         code = getattr(orig, "sqlite_errorcode", None)
         if code in _SQLITE_BUSY_CODES:
@@ -276,17 +378,101 @@ class PostgresDialect(SqlDialect):
     name = "postgresql"
     placeholder = "%s"
 
+    #: From this many rows on, :meth:`insert_new_in_order` goes through ``COPY`` (below it, one
+    #: statement with array parameters is faster than creating and filling a temporary table).
+    copy_min_rows = 5000
+
+    def __init__(self) -> None:
+        self._sequences: dict[str, str] = {}
+        self._temporary: bool | None = None
+
+    def _may_create_temporary_tables(self, conn: sa.Connection) -> bool:
+        # PUBLIC may by default; a facility's DBA may have revoked it (then the array path serves).
+        if self._temporary is None:
+            query = "SELECT has_database_privilege(current_database(), 'TEMPORARY')"
+            self._temporary = bool(conn.exec_driver_sql(query).scalar_one())
+        return self._temporary
+
     def lock_ordered(
         self, conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], key: Any
     ) -> list[dict[str, Any]]:
         if len(rows) < 2:
             return rows
-        seqs = conn.execute(
-            sa.text("SELECT nextval(pg_get_serial_sequence(:t, 'seq')) FROM generate_series(1, :n)"),
-            {"t": table.name, "n": len(rows)},
-        ).scalars()
-        numbered = [{**row, "seq": seq} for row, seq in zip(rows, sorted(seqs), strict=True)]
+        numbered = [
+            {**row, "seq": s} for row, s in zip(rows, self._next_seqs(conn, table, len(rows)), strict=True)
+        ]
         return sorted(numbered, key=key)
+
+    def _next_seqs(self, conn: sa.Connection, table: sa.Table, n: int) -> list[int]:
+        """``n`` new values of the table's ``seq``, ascending (concurrent writers may interleave)."""
+        sequence = self._sequences.get(table.name)
+        if sequence is None:  # pg_get_serial_sequence per row costs more than nextval itself
+            sequence = conn.execute(
+                sa.text("SELECT pg_get_serial_sequence(:t, 'seq')"), {"t": table.name}
+            ).scalar_one()
+            self._sequences[table.name] = sequence
+        seqs = conn.execute(
+            sa.text("SELECT nextval(CAST(:s AS regclass)) FROM generate_series(1, :n)"),
+            {"s": sequence, "n": n},
+        ).scalars()
+        return sorted(seqs)
+
+    def insert_new_in_order(
+        self,
+        conn: sa.Connection,
+        table: sa.Table,
+        rows: list[dict[str, Any]],
+        returning: str,
+        order: Sequence[str],
+    ) -> list[Any]:
+        # Large batches: binary COPY into a temporary table, then one INSERT ... SELECT sorted by the
+        # lock order (a sort in the server instead of Python comparing UUID objects, and no arrays of
+        # a hundred thousand elements built element by element).
+        if len(rows) < self.copy_min_rows or not self._may_create_temporary_tables(conn):
+            return super().insert_new_in_order(conn, table, rows, returning, order)
+        given = [name for name in rows[0] if name != "seq"]
+        seqs = self._next_seqs(conn, table, len(rows))
+        columns = ["seq", *given]
+        types = [_pg_array_type(table.c[name].type) for name in columns]
+        json_at = [i for i, (_, cast) in enumerate(types) if cast == "jsonb"]
+        take = operator.itemgetter(*given) if len(given) > 1 else lambda row: (row[given[0]],)
+        names = ", ".join(columns)  # table and column names come from the schema, never from input
+        temp = f"rmtc_new_{table.name}"
+        selects = ", ".join(
+            f"{n}::{cast}" if cast else n for n, (_, cast) in zip(columns, types, strict=True)
+        )
+        ordering = ", ".join(_pg_order_term(table.c[name]) for name in order)
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        sql = ""
+        try:
+            with driver.cursor() as cur:
+                sql = f"CREATE TEMPORARY TABLE {temp} ("
+                sql += ", ".join(f"{n} {t}" for n, (t, _) in zip(columns, types, strict=True))
+                cur.execute(sql + ") ON COMMIT DROP")
+                sql = f"COPY {temp} ({names}) FROM STDIN (FORMAT BINARY)"
+                with cur.copy(sql) as copy:
+                    copy.set_types([t for t, _ in types])
+                    for seq, row in zip(seqs, rows, strict=True):
+                        values = [seq, *take(row)]
+                        for i in json_at:
+                            values[i] = dumps(values[i])
+                        copy.write_row(values)
+                # The sort would spill to disk at the default work_mem, and JIT-compiling this one
+                # statement costs more than it saves; both settings are restored after it.
+                cur.execute("SELECT current_setting('work_mem'), current_setting('jit')")
+                saved = cur.fetchone()
+                cur.execute("SELECT set_config('work_mem', '128MB', true), set_config('jit', 'off', true)")
+                sql = f"INSERT INTO {table.name} ({names}) SELECT {selects} FROM {temp} "  # noqa: S608
+                sql += f"ORDER BY {ordering} "
+                sql += f"ON CONFLICT DO NOTHING RETURNING {returning}"
+                cur.execute(sql.encode())
+                found = [r[0] for r in cur.fetchall()]
+                cur.execute("SELECT set_config('work_mem', %s, true), set_config('jit', %s, true)", saved)
+                cur.execute(f"DROP TABLE {temp}")
+        except driver.Error as exc:  # as SQLAlchemy would raise it: the store translates and retries
+            raise sa.exc.DBAPIError.instance(sql, None, exc, type(driver).Error) from exc
+        return found
 
     def insert_new(
         self, conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], returning: str
@@ -325,6 +511,26 @@ class PostgresDialect(SqlDialect):
 
     def insert(self, table: sa.Table) -> Any:
         return postgresql.insert(table)
+
+    def raw_in(self, column: str) -> str:
+        # %b: a binary parameter, dumped by psycopg's C code (text costs ~7 us an id, a walk sends
+        # thousands).
+        return f"{column} = ANY(%b)"
+
+    def raw_list(self, values: Iterable[Any]) -> Any:
+        return list(values)
+
+    def probe_indexes(self, conn: sa.Connection) -> None:
+        # Local to the transaction: a read connection's ends with the read. Parallel workers cost more
+        # to start than such a join takes.
+        conn.exec_driver_sql(
+            "SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true),"
+            " set_config('max_parallel_workers_per_gather', '0', true)"
+        )
+
+    def raw_table(self, alias: str) -> str:
+        elements = "unnest(%b) WITH ORDINALITY AS u(value, ordinality)"
+        return f"(SELECT value, ordinality - 1 AS key FROM {elements}) AS {alias}"  # noqa: S608 - no input
 
     def in_list(self, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
         items = list(values)
@@ -373,6 +579,22 @@ def _pg_array_type(column_type: Any) -> tuple[str, str]:
         if isinstance(base, python_type):
             return sql_type, cast
     raise TypeError(f"no array type for {column_type!r}")  # pragma: no cover - the schema is fixed
+
+
+def _order_key(order: Sequence[str]) -> Any:
+    def key(row: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple("" if row[name] is None else row[name] for name in order)
+
+    return key
+
+
+def _pg_order_term(column: sa.Column[Any]) -> str:
+    """An ORDER BY term sorting as :func:`_order_key` does in Python: text by code point (the "C"
+    collation, whatever the database's), NULL as ''; UUIDs sort alike on both sides."""
+    if isinstance(column.type, sa.Uuid):
+        return column.name
+    term = f"coalesce({column.name}, '')" if column.nullable else column.name
+    return f'{term} COLLATE "C"'
 
 
 def _sqlite_value(value: Any) -> Any:

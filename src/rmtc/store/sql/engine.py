@@ -122,6 +122,10 @@ def sqlite_engine(
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         SqliteDialect.configure(dbapi_conn, synchronous=sync, busy_timeout_ms=busy_timeout_ms)
 
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_conn: Any, record: Any) -> None:
+        SqliteDialect.release_bulk_cache(dbapi_conn, record.info)
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
         write = conn.get_execution_options().get("rmtc_write", False)

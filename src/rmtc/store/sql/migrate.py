@@ -12,31 +12,45 @@ revision ids are numbers (``0001``), which :func:`schema_version` reports. Openi
 Upgrades run under a lock so that processes opening a fresh store at the same time do not trip over
 each other: SQLite's ``BEGIN IMMEDIATE`` lets one writer in at a time, PostgreSQL takes a transaction
 advisory lock. Whoever comes second re-reads the revision inside the lock and finds nothing to do.
+
+Alembic (with Mako) takes longer to import than opening the store, and every CLI command opens one, so
+the common case - a store already at head - is answered without it: the migration files' own
+``revision = "…"`` lines give the head when they form one plain chain, and one query gives the store's
+revision. Anything else (an older, newer or missing revision, or migration files this reading does not
+understand) goes through Alembic.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib.metadata
+import re
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 
 from rmtc.errors import NotFound, SchemaTooNew
 from rmtc.store.sql.engine import Database
 from rmtc.store.sql.schema import rmtc_meta
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 _PG_LOCK_KEY = 0x726D7463  # "rmtc"
+#: ``name: type = "value"`` or ``= None`` at the start of a line of a migration file.
+_HEADER = re.compile(
+    r"^(revision|down_revision|branch_labels|depends_on)\s*(?::[^=\n]*)?=\s*(?:None|\"([\w.-]+)\")\s*$",
+    re.MULTILINE,
+)
 
 
 def _config() -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     return cfg
@@ -45,18 +59,58 @@ def _config() -> Config:
 @functools.cache
 def known_revisions() -> tuple[str, tuple[str, ...]]:
     """The head revision and every revision this code ships."""
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(_config())
     head = script.get_current_head()
     assert head is not None
     return head, tuple(rev.revision for rev in script.walk_revisions())
 
 
+@functools.cache
+def plain_head() -> str | None:
+    """The head revision as the migration files state it, when they form one chain (each file names
+    its ``revision`` and ``down_revision``, no branch labels or dependencies, one head); else ``None``.
+    :func:`known_revisions` is the authority; this is what opening a store at head needs."""
+    down_of: dict[str, str | None] = {}
+    for path in sorted((MIGRATIONS / "versions").glob("*.py")):
+        fields: dict[str, str | None] = {}
+        for match in _HEADER.finditer(path.read_text(encoding="utf-8")):
+            fields.setdefault(match[1], match[2])
+        if fields.get("revision") is None or "down_revision" not in fields:
+            return None
+        if fields.get("branch_labels") is not None or fields.get("depends_on") is not None:
+            return None
+        down_of[fields["revision"]] = fields["down_revision"]  # type: ignore[index]
+    downs = set(down_of.values())
+    heads = [rev for rev in down_of if rev not in downs]
+    roots = [rev for rev, down in down_of.items() if down is None]
+    if len(heads) != 1 or len(roots) != 1 or not downs - {None} <= set(down_of):
+        return None
+    return heads[0]
+
+
 def current_revision(conn: sa.Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     return MigrationContext.configure(conn).get_current_revision()
+
+
+def _stored_revision(conn: sa.Connection) -> str | None:
+    """The store's one revision by a plain query (``None``: no version table, or not one row)."""
+    if not sa.inspect(conn).has_table("alembic_version"):
+        return None
+    rows = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all()
+    return rows[0] if len(rows) == 1 else None
 
 
 def ensure_schema(db: Database, *, create: bool) -> str:
     """Check the store's revision and upgrade it to head when needed; returns the revision."""
+    quick = plain_head()
+    if quick is not None:
+        with db.read() as conn:
+            if _stored_revision(conn) == quick:
+                return quick
     head, known = known_revisions()
     with db.read() as conn:
         rev = current_revision(conn)
@@ -74,6 +128,8 @@ def _upgrade(db: Database, conn: sa.Connection, head: str, known: tuple[str, ...
     rev = current_revision(conn)
     _check_known(db, rev, known)
     if rev != head:
+        from alembic import command
+
         cfg = _config()
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")

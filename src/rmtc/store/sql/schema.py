@@ -3,7 +3,8 @@
 Two sides, as the protocol asks. Provenance (``entities``, ``edges``, ``audit``) is append-only, and the
 database enforces it with triggers (created by the migration, see ``migrations/versions``). Operational
 state (``run_params``, ``run_status``, ``metrics``, ``latest_metrics``, ``dataset_staging``, ``aliases``,
-``flags``) changes freely and never touches provenance rows. ``rmtc_meta`` holds facts about the store
+``flags``) changes freely and never touches provenance rows. ``upstream_facts`` and ``fact_sets`` are
+an index derived from provenance (rebuildable from it). ``rmtc_meta`` holds facts about the store
 itself.
 
 This module describes the *current* schema for the queries; the migrations create it. A test compares
@@ -230,6 +231,29 @@ tokens = sa.Table(
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("revoked_at", UTCDateTime(), nullable=True),
     sa.Index(None, "user"),
+)
+
+# What every entity's material upstream holds (migration 0003): a derived index of provenance, kept
+# by every write and rebuildable from it (see :mod:`rmtc.store.sql.facts`). ``facts`` and ``own`` are
+# digests of content-addressed sets in ``fact_sets`` (one row per fact of a set), so the million frames
+# of a facility share a few hundred sets.
+upstream_facts = sa.Table(
+    "upstream_facts",
+    metadata,
+    sa.Column("entity", sa.Uuid(), sa.ForeignKey("entities.id"), primary_key=True),
+    sa.Column("facts", sa.Text(), nullable=False),
+    sa.Column("own", sa.Text(), nullable=False),
+    sa.Column("ups", sa.Integer(), nullable=False),
+    sa.Index(None, "facts"),
+)
+
+fact_sets = sa.Table(
+    "fact_sets",
+    metadata,
+    sa.Column("digest", sa.Text(), primary_key=True),
+    sa.Column("ref", sa.Uuid(), primary_key=True),
+    sa.Column("role", sa.Text(), primary_key=True),
+    sa.Index(None, "ref", "digest"),
 )
 
 #: The provenance tables the database itself keeps append-only.

@@ -25,9 +25,11 @@ from rmtc.store.sql import audit, migrate, operational
 from rmtc.store.sql import closure as closure_queries
 from rmtc.store.sql import edges as edge_queries
 from rmtc.store.sql import entities as entity_queries
+from rmtc.store.sql import facts as facts_queries
 from rmtc.store.sql import runs as run_queries
 from rmtc.store.sql import walk as walk_queries
 from rmtc.store.sql.engine import Database
+from rmtc.store.sql.guided import check_guided, guided_closure
 from rmtc.store.sql.write import write_batch
 from rmtc.store.types import (
     AuditEvent,
@@ -38,6 +40,7 @@ from rmtc.store.types import (
     Page,
     RunQuery,
     RunStatus,
+    UpstreamFacts,
     WalkStep,
     WriteBatch,
     WriteResult,
@@ -109,11 +112,32 @@ class SqlStore:
         through: Mapping[Relation, Collection[Kind]] | None = None,
         project: str | None = None,
         annotate: Sequence[Relation] = (),
+        having: Collection[EntityId] | None = None,
+        nearest: bool = False,
     ) -> Closure:
         with self._db.read() as conn:
+            if having is not None:
+                check_guided(direction, through)
+                return guided_closure(
+                    conn,
+                    self._db.dialect,
+                    start,
+                    project=project,
+                    having=having,
+                    nearest=nearest,
+                    annotate=annotate,
+                )
             return closure_queries.closure(
                 conn, self._db.dialect, start, direction, through=through, project=project, annotate=annotate
             )
+
+    def upstream_facts(self, ids: Iterable[EntityId]) -> dict[EntityId, UpstreamFacts]:
+        with self._db.read() as conn:
+            return facts_queries.upstream_of(conn, self._db.dialect, ids)
+
+    def holding(self, facts: Collection[EntityId], *, project: str) -> dict[EntityId, Kind]:
+        with self._db.read() as conn:
+            return facts_queries.holding(conn, self._db.dialect, facts, project)
 
     def walk(
         self,

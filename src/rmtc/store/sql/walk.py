@@ -1,35 +1,39 @@
-"""``MetadataStore.walk``: everything reachable upstream or downstream, as one recursive query.
+"""``MetadataStore.walk``: everything reachable upstream or downstream, breadth first.
 
-How it works, and why. The walk has to be a recursive CTE on both backends, cycle-safe, depth-limited,
-scoped to a project at *both* ends of every edge, return each entity once at its smallest depth with
-one edge that reached it, and stay fast on large graphs with many diamonds (thousands of paths to one
-node).
+What it has to do: be cycle-safe and depth-limited, stay scoped to a project at *both* ends of every
+edge, return each entity once at its smallest depth with the first edge that reached it (first in
+breadth-first order: the frontier in discovery order, each node's edges in recording order), and stay
+fast on large graphs with many diamonds (thousands of paths to one node).
 
-A recursive CTE that carries the depth (or the path) in its rows cannot do all of that: rows that
-differ only in depth are distinct, so a node reached along many paths is expanded once per distinct
-depth or path - exponential in layered "diamond" graphs, and unbounded on cycles without a depth cap.
-So the work is split:
+How: one statement per depth level, from Python, over the frontier (the entities first reached at the
+previous level, one list parameter):
 
-1. **Reachability in the CTE.** Without a depth limit the CTE's rows are bare node ids combined with
-   ``UNION``, which both databases de-duplicate against everything produced so far: every node is
-   expanded exactly once, so the cost is linear in the edges explored, cycles end by themselves, and
-   diamonds cost nothing extra. With ``max_depth`` the rows are ``(id, depth)`` with ``depth <
-   max_depth``: a node is expanded at most once per depth level at which it is reachable, a bounded
-   cost that lets a shallow walk stop early instead of computing the whole closure. Project scoping
-   joins the entity at the far end of each step (the start entities are filtered the same way), so
-   the walk never enters an entity of another project.
-2. **Depths in one pass.** The same statement then returns the edges leaving the reached nodes (same
-   relation, kind and project conditions; only ``seq`` and the two ends, as the driver gives them) in
-   recording order, and a breadth-first pass over that subgraph in Python gives every node its
-   minimum depth and the first edge that reached it. The pass is linear in the rows returned, which
-   are exactly the edges the CTE explored; only the edges that reached something are then read in
-   full.
+- The legs of a step join the frontier (with each entity's position in it) to the edges on the
+  ``(src, relation, dst)`` and ``(dst, relation, src)`` indexes, and keep, per entity at the far end,
+  only its *first* edge: the smallest ``position * 2**43 + seq``, which is exactly the edge breadth
+  first would have followed first. So a level returns one row per entity it reaches, not one per
+  edge explored: diamonds are folded in the database, where they cost an index entry each, instead of
+  in Python, where every row costs objects.
+- The far end's project is checked in the same statement (one lookup per entity reached, not per
+  edge), and ``through`` kinds per edge, joined on the downstream end.
+- Python drops what was already seen, orders the rest by that first edge (the order breadth first
+  discovers them in) and makes it the next frontier. Every entity is expanded once: the cost is linear
+  in the edges explored, cycles end by themselves, and ``max_depth`` simply stops the levels.
+
+Only the edges that reached something are then read in full, once, at the end.
+
+A recursive CTE would be one statement, but it cannot give depths and first edges without expanding a
+node once per depth or path at which it is reached (rows differing in depth are distinct), so it had
+to be followed by a second pass over every explored edge - about twice the index work of this.
 
 Orientation: upstream is an edge's dst, except for the relations of
 :data:`rmtc.core.kinds.UPSTREAM_AT_SRC` (``member_of``), whose upstream is the src. Each step is
-therefore one of two *legs*, src -> dst or dst -> src, chosen by relation and direction; a step with
-both legs is one join with ``OR``-ed conditions, which both databases answer with one index probe per
-leg: the unique ``(src, relation, dst)`` index and the ``(dst, relation, src)`` index.
+therefore one of two *legs*, src -> dst or dst -> src, chosen by relation and direction.
+
+Relations are matched as one index range per node where that is possible: the relation vocabulary is
+closed (every edge is written with a :class:`~rmtc.core.kinds.Relation`), so "every ordinary relation"
+is ``relation <> 'member_of'``, one range read of the node's index entries, where ``relation IN (9
+names)`` would be nine probes per node.
 
 ``through`` (relation -> kinds) limits the walk to those relations, and an edge is followed only when
 its *downstream* end is of one of its relation's kinds (see :data:`rmtc.core.kinds.MATERIAL`).
@@ -39,6 +43,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -49,12 +54,15 @@ from rmtc.core.kinds import UPSTREAM_AT_SRC, Kind, Relation
 from rmtc.errors import InvalidInput
 from rmtc.store.sql import codec
 from rmtc.store.sql.dialect import SqlDialect
-from rmtc.store.sql.schema import edges, entities
 from rmtc.store.types import Edge, WalkStep
 
 _AT_SRC = frozenset(r.value for r in UPSTREAM_AT_SRC)
-_EDGE_COLUMNS = ("seq", "src", "relation", "dst", "attrs", "created_at", "created_by")
 _RELATIONS = {r.value: r for r in Relation}
+_VOCABULARY = frozenset(_RELATIONS)
+#: A level's first edges are packed as ``position * _SEQ_SPAN + seq`` (edge seqs stay below 2**43);
+#: frontiers are cut into chunks of ``_CHUNK`` positions so that stays below 2**62 on both backends.
+_SEQ_SPAN = 1 << 43
+_CHUNK = 1 << 19
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +112,7 @@ def walk(
     plan = _plan(direction == "up", relations, through, project, max_depth)
     if not starts or not plan.legs or (max_depth is not None and max_depth < 1):
         return []
-    rows = conn.execute(_subgraph(d, starts, plan)).all()
-    return _breadth_first(conn, d, starts, rows, max_depth)
+    return _Walk(conn, d, plan).run(starts)
 
 
 def _plan(
@@ -161,131 +168,141 @@ def _kinds_ok(plan: _Plan, edge: Any, downstream_kind: Any) -> ColumnElement[boo
     )
 
 
-def _step_conditions(plan: _Plan, stmt: Any, edge: Any, near: Any, far: Any) -> Any:
-    """Kind and project conditions of one step, joining the entities they need: the far end's project,
-    the downstream end's kind (the near end walking up, the far end walking down)."""
-    far_entity = None
-    if plan.project is not None:
-        far_entity = entities.alias()
-        stmt = stmt.join(far_entity, far_entity.c.id == far).where(far_entity.c.project == plan.project)
-    if plan.through is not None:
-        if far_entity is not None and not plan.up:
-            ent = far_entity
-        else:
-            ent = entities.alias()
-            stmt = stmt.join(ent, ent.c.id == (near if plan.up else far))
-        stmt = stmt.where(_kinds_ok(plan, edge, ent.c.kind))
-    return stmt
+class _Walk:
+    """One walk, one level at a time (see the module docstring)."""
+
+    def __init__(self, conn: sa.Connection, d: SqlDialect, plan: _Plan):
+        self.conn = conn
+        self.d = d
+        self.plan = plan
+        self.level_sql, self.legs = _level_sql(d, plan)
+
+    def run(self, starts: list[EntityId]) -> list[WalkStep]:
+        plan = self.plan
+        seen = {self.d.raw_id(s) for s in starts}
+        frontier = list(seen)
+        if plan.project is not None:
+            frontier = self._in_project(frontier)
+        reached: list[tuple[int, Any, Any, Any]] = []  # (depth, seq of the first edge, near, far)
+        if frontier and self.legs:
+            self.d.probe_indexes(self.conn)
+        depth = 0
+        while frontier and self.legs and (plan.max_depth is None or depth < plan.max_depth):
+            depth += 1
+            firsts = self._firsts(frontier, seen)
+            nxt: list[Any] = []
+            for far, first in sorted(firsts.items(), key=itemgetter(1)):
+                position, seq = divmod(first, _SEQ_SPAN)
+                seen.add(far)
+                nxt.append(far)
+                reached.append((depth, seq, frontier[position], far))
+            frontier = nxt
+        return self._steps_of(reached)
+
+    def _in_project(self, ids: list[Any]) -> list[Any]:
+        """Those of ``ids`` that are entities of the walk's project, in the same order."""
+        sql = f"SELECT id, project FROM entities WHERE {self.d.raw_in('id')}"  # noqa: S608 - fixed text
+        rows = self.conn.exec_driver_sql(sql, (self.d.raw_list(ids),)).all()
+        inside = {rid for rid, project in rows if project == self.plan.project}
+        return [i for i in ids if i in inside]
+
+    def _firsts(self, frontier: list[Any], seen: set[Any]) -> dict[Any, int]:
+        """Every entity one step from ``frontier`` and not in ``seen`` -> its packed first edge."""
+        firsts: dict[Any, int] = {}
+        tail = () if self.plan.project is None else (self.plan.project,)
+        for start in range(0, len(frontier), _CHUNK):
+            param = self.d.raw_list(frontier[start : start + _CHUNK])
+            rows = self.conn.exec_driver_sql(self.level_sql, (param,) * self.legs + tail).all()
+            offset = start * _SEQ_SPAN
+            for far, first in rows:
+                if far not in seen and far not in firsts:  # an earlier chunk's edge comes first
+                    firsts[far] = first + offset
+        return firsts
+
+    def _steps_of(self, reached: list[tuple[int, Any, Any, Any]]) -> list[WalkStep]:
+        """The walk's answer: the edges that reached something, read in full, ids and times converted
+        once each."""
+        if not reached:
+            return []
+        d, up = self.d, self.plan.up
+        sql = f"SELECT seq, relation, attrs, created_at, created_by FROM edges WHERE {d.raw_in('seq')}"  # noqa: S608
+        rows = self.conn.exec_driver_sql(sql, (d.raw_list([r[1] for r in reached]),)).all()
+        rest = {row[0]: row for row in rows}
+        ids: dict[Any, EntityId] = {}
+        times: dict[Any, Any] = {}
+        out: list[WalkStep] = []
+        for depth, seq, near, far in reached:
+            _, rel, attrs, at, by = rest[seq]
+            near_id = ids.get(near)
+            if near_id is None:
+                near_id = ids[near] = EntityId(codec.uuid_of(near))
+            far_id = ids[far] = EntityId(codec.uuid_of(far))  # each entity is reached once
+            created = times.get(at)
+            if created is None:
+                created = times[at] = d.time_of(at)
+            relation, attrs = _RELATIONS[rel], d.json_of(attrs) or {}
+            if (rel in _AT_SRC) is up:  # the step went dst -> src
+                edge = Edge(far_id, relation, near_id, attrs, created, by)
+            else:
+                edge = Edge(near_id, relation, far_id, attrs, created, by)
+            out.append(WalkStep(far_id, depth, edge))
+        return out
 
 
-def _subgraph(d: SqlDialect, starts: list[EntityId], plan: _Plan) -> Any:
-    """One statement: the recursive reachability CTE, then the edges leaving every reached node."""
-    depth = plan.max_depth is not None
-    seed_cols: list[Any] = [entities.c.id.label("id")]
-    if depth:
-        seed_cols.append(sa.literal(0, sa.Integer()).label("depth"))
-    seeds = sa.select(*seed_cols).where(d.in_list(entities.c.id, starts))
-    if plan.project is not None:
-        # `project || ''` is not indexable: without statistics SQLite would otherwise scan the whole
-        # project through its index instead of looking the start ids up.
-        seeds = seeds.where(entities.c.project.concat("") == plan.project)
-    reach = seeds.cte("reach", recursive=True)
-
-    step_edge = edges.alias("step")
-    _, far = _ends(plan, step_edge)
-    joined = sa.or_(
-        *(sa.and_(step_edge.c[leg.near] == reach.c.id, leg.matches(step_edge)) for leg in plan.legs)
-    )
-    step_cols: list[Any] = [far.label("id")]
-    if depth:
-        step_cols.append((reach.c.depth + 1).label("depth"))
-    step = sa.select(*step_cols).select_from(reach.join(step_edge, joined))
-    step = _step_conditions(plan, step, step_edge, reach.c.id, far)
-    if depth:
-        step = step.where(reach.c.depth < plan.max_depth)
-    reach = reach.union(step)
-
-    frontier = sa.select(reach.c.id)
-    if depth:
-        frontier = frontier.where(reach.c.depth < plan.max_depth)
-    raw = sa.types.NullType()  # the driver's values as they are: only compared and hashed here
+def _level_sql(d: SqlDialect, plan: _Plan) -> tuple[str, int]:
+    """The statement of one level and how many legs it has (each takes the frontier parameter; the
+    project, if any, is the last parameter): ``(far, packed first edge)`` per entity reached."""
     branches = []
     for leg in plan.legs:
-        out = edges.alias(f"out_{leg.near}")
-        near_col, far_col = out.c[leg.near], out.c[leg.far]
-        branch = sa.select(
-            sa.type_coerce(out.c.seq, raw).label("seq"),
-            sa.type_coerce(near_col, raw).label("near"),
-            sa.type_coerce(far_col, raw).label("far"),
-            sa.literal(leg.far == "dst").label("far_is_dst"),
-        ).where(near_col.in_(frontier), leg.matches(out))
+        near, far = f"e.{leg.near}", f"e.{leg.far}"
+        joins = ""
+        conditions = [f"{near} = j.value", _relations_sql(leg.relations)]
         if plan.through is not None:
-            ent = entities.alias()
-            downstream = near_col if plan.up else far_col
-            branch = branch.join(ent, ent.c.id == downstream).where(_kinds_ok(plan, out, ent.c.kind))
-        if plan.project is not None:
-            # The reached set is already scoped: an edge may be followed iff its far end was reached.
-            # (EXISTS, not IN: an IN here lets SQLite drive the scan from the far end's index, which
-            # visits every edge *into* a reached node instead of only those leaving one.)
-            branch = branch.where(sa.exists().where(reach.c.id == far_col))
-        branches.append(branch)
-    if len(branches) == 1:
-        return branches[0].order_by(sa.literal_column("seq"))
-    return sa.union_all(*branches).order_by(sa.literal_column("seq"))
+            kinds = _kinds_sql(plan.through, leg.relations)
+            if kinds is None:
+                continue  # no relation of this leg may be followed to any kind
+            joins = " CROSS JOIN entities k"
+            conditions += [f"k.id = {near if plan.up else far}", kinds]
+        where = " AND ".join(c for c in conditions if c)
+        branches.append(
+            f"SELECT {far} AS far, j.key * {_SEQ_SPAN} + e.seq AS first "  # noqa: S608 - schema names
+            f"FROM {d.raw_table('j')} CROSS JOIN edges e{joins} WHERE {where}"
+        )
+    if not branches:
+        return "", 0
+    legs = " UNION ALL ".join(branches)
+    sql = f"SELECT far, min(first) AS first FROM ({legs}) AS s GROUP BY far"  # noqa: S608
+    if plan.project is not None:
+        # The entities reached are looked up by id (CROSS JOIN fixes SQLite's join order: without
+        # statistics it would otherwise read the whole project through its index).
+        sql = (
+            f"SELECT g.far, g.first FROM ({sql}) AS g CROSS JOIN entities f "  # noqa: S608
+            f"WHERE f.id = g.far AND f.project = {d.placeholder}"
+        )
+    return sql, len(branches)
 
 
-def _breadth_first(
-    conn: sa.Connection,
-    d: SqlDialect,
-    starts: list[EntityId],
-    rows: Sequence[Any],
-    max_depth: int | None,
-) -> list[WalkStep]:
-    """Minimum depths and first edges over the ``(seq, near, far, far_is_dst)`` rows, in recording
-    order; only the edges that reached something are then read in full."""
-    adjacency: dict[Any, list[tuple[Any, Any, Any]]] = {}
-    for seq, near, far, far_is_dst in rows:
-        adjacency.setdefault(near, []).append((seq, far, far_is_dst))
-    seen = {d.raw_id(s) for s in starts}
-    reached: list[tuple[int, Any, bool]] = []  # (depth, seq of the first edge, is the far end its dst)
-    frontier = list(seen)
-    depth = 0
-    while frontier and (max_depth is None or depth < max_depth):
-        depth += 1
-        nxt: list[Any] = []
-        for node in frontier:
-            for seq, far, far_is_dst in adjacency.get(node, ()):
-                if far not in seen:
-                    seen.add(far)
-                    nxt.append(far)
-                    reached.append((depth, seq, bool(far_is_dst)))
-        frontier = nxt
-    if not reached:
-        return []
-    via = _edges_by_seq(conn, d, [seq for _, seq, _ in reached])
-    return [
-        WalkStep(entity=via[seq].dst if is_dst else via[seq].src, depth=depth, via=via[seq])
-        for depth, seq, is_dst in reached
+def _relations_sql(relations: frozenset[str]) -> str:
+    """``relation`` is one of ``relations`` (closed-vocabulary spellings, safe as literals), written as
+    the shorter of the two lists (see the module docstring); empty when every relation is meant."""
+    others = _VOCABULARY - relations
+    if not others:
+        return ""
+    if len(others) < len(relations):
+        return f"e.relation NOT IN ({_names(others)})"
+    return f"e.relation IN ({_names(relations)})"
+
+
+def _kinds_sql(through: Mapping[str, frozenset[str]], relations: frozenset[str]) -> str | None:
+    """The ``through`` condition on the downstream end ``k`` for the relations of one leg, or ``None``
+    when none of them can be followed."""
+    options = [
+        f"(e.relation = '{rel}' AND k.kind IN ({_names(kinds)}))"
+        for rel, kinds in sorted(through.items())
+        if rel in relations and kinds
     ]
+    return f"({' OR '.join(options)})" if options else None
 
 
-def _edges_by_seq(conn: sa.Connection, d: SqlDialect, seqs: list[Any]) -> dict[Any, Edge]:
-    """The edges with these seqs, decoded by hand from the driver's values (ids repeat a lot: each is
-    converted once)."""
-    raw = sa.types.NullType()
-    stmt = sa.select(*(sa.type_coerce(edges.c[c], raw) for c in _EDGE_COLUMNS)).where(
-        d.in_list(edges.c.seq, seqs)
-    )
-    ids: dict[Any, EntityId] = {}
-
-    def id_of(value: Any) -> EntityId:
-        found = ids.get(value)
-        if found is None:
-            found = ids[value] = EntityId(d.id_of(value))
-        return found
-
-    rows: list[Any] = list(conn.execute(stmt))
-    return {
-        seq: Edge(id_of(src), _RELATIONS[rel], id_of(dst), d.json_of(attrs) or {}, d.time_of(at), by)
-        for seq, src, rel, dst, attrs, at, by in rows
-    }
+def _names(values: Collection[str]) -> str:
+    return ", ".join(f"'{v}'" for v in sorted(values))

@@ -24,7 +24,9 @@ cycle and are not walked.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,13 +35,13 @@ from rmtc.core.entities import Entity
 from rmtc.core.ids import EntityId
 from rmtc.core.kinds import Kind, Relation
 from rmtc.errors import Conflict, InvalidInput
-from rmtc.store.sql import codec
+from rmtc.store.sql import codec, facts
 from rmtc.store.sql.audit import audit_row
 from rmtc.store.sql.dialect import SqlDialect
 from rmtc.store.sql.entities import require_entities
 from rmtc.store.sql.runs import flatten_params, status_row, upsert_statuses
 from rmtc.store.sql.schema import audit, edges, entities, run_params
-from rmtc.store.types import WriteBatch, WriteResult
+from rmtc.store.types import Edge, WriteBatch, WriteResult
 
 
 def write_batch(conn: sa.Connection, d: SqlDialect, batch: WriteBatch) -> WriteResult:
@@ -50,10 +52,12 @@ def write_batch(conn: sa.Connection, d: SqlDialect, batch: WriteBatch) -> WriteR
     stored, redirect = _resolve(conn, d, batch_entities, rows, inserted)
     _insert_run_params(conn, [e for e in batch_entities if e.kind is Kind.RUN and e.id in inserted])
     known = {e.id for e in stored}
-    edges_created = _insert_edges(conn, d, batch, redirect, known)
+    new_edges = _insert_edges(conn, d, batch, redirect, known)
     _insert_audit(conn, batch, redirect)
     _upsert_statuses(conn, d, batch, redirect, known)
-    return WriteResult(entities=stored, created=len(inserted), edges_created=edges_created)
+    created = {e.id: (e.kind.value, e.project) for e in batch_entities if e.id in inserted}
+    facts.refresh(conn, d, created, new_edges)
+    return WriteResult(entities=stored, created=len(inserted), edges_created=len(new_edges))
 
 
 def _refuse_reused_ids(rows: list[dict[str, Any]]) -> None:
@@ -70,10 +74,8 @@ def _refuse_reused_ids(rows: list[dict[str, Any]]) -> None:
 def _insert_entities(conn: sa.Connection, d: SqlDialect, rows: list[dict[str, Any]]) -> set[EntityId]:
     if not rows:
         return set()
-    ordered = d.lock_ordered(
-        conn, entities, rows, lambda r: (r["project"], r["kind"], r["key"] or "", r["id"])
-    )
-    return {EntityId(i) for i in d.insert_new(conn, entities, ordered, "id")}
+    order = ("project", "kind", "key", "id")
+    return {EntityId(i) for i in d.insert_new_in_order(conn, entities, rows, "id", order)}
 
 
 def _resolve(
@@ -167,34 +169,62 @@ def _insert_run_params(conn: sa.Connection, runs: list[Entity]) -> None:
 
 def _insert_edges(
     conn: sa.Connection, d: SqlDialect, batch: WriteBatch, redirect: dict[EntityId, EntityId], known: set[Any]
-) -> int:
+) -> list[tuple[Any, str, Any]]:
+    """Insert the batch's edges; the (src, relation, dst) of those the store did not hold yet."""
     if not batch.edges:
-        return 0
-    rows: dict[tuple[Any, str, Any], dict[str, Any]] = {}
-    for edge in batch.edges:
-        src = redirect.get(edge.src, codec.as_id(edge.src, "edge source"))
-        dst = redirect.get(edge.dst, codec.as_id(edge.dst, "edge target"))
-        rel = codec.relation(edge.relation).value
-        at = codec.aware(edge.created_at, "edge created_at") if edge.created_at is not None else codec.now()
-        attrs = dict(edge.attrs)
-        rows.setdefault(
-            (src, rel, dst),
-            {
-                "src": src,
-                "relation": rel,
-                "dst": dst,
-                "attrs": attrs,
-                "created_at": at,
-                "created_by": edge.created_by,
-            },
-        )
+        return []
+    rows = _edge_rows(batch.edges, redirect)
     require_entities(conn, d, {i for k in rows for i in (k[0], k[2])} - known, "an edge")
-    ordered = d.lock_ordered(conn, edges, list(rows.values()), lambda r: (r["src"], r["relation"], r["dst"]))
-    new = d.insert_new(conn, edges, ordered, "seq")
+    new = d.insert_new_in_order(conn, edges, list(rows.values()), "seq", ("src", "relation", "dst"))
     derived = [k for k in rows if k[1] == Relation.DERIVED_FROM.value]
     if derived and new:
         _refuse_cycles(conn, d, new, derived)
-    return len(new)
+    if len(new) == len(rows):
+        return list(rows)
+    inserted = conn.execute(
+        sa.select(edges.c.src, edges.c.relation, edges.c.dst).where(d.in_list(edges.c.seq, new))
+    )
+    return [(r.src, r.relation, r.dst) for r in inserted]
+
+
+#: A relation (member or its value) -> its value as plain text: Enum's ``.value`` is a Python-level
+#: descriptor, and a bulk load asks it millions of times.
+_RELATION_TEXT: dict[str, str] = {r.value: r.value for r in Relation}
+
+
+def _edge_rows(
+    batch_edges: Sequence[Edge], redirect: dict[EntityId, EntityId]
+) -> dict[tuple[Any, str, Any], dict[str, Any]]:
+    """The batch's edges as rows by (src, relation, dst), the first of duplicates kept, ids redirected
+    to the stored entities. Millions of edges pass here in a bulk load, so the common cases (UUID ids,
+    ``Relation`` members, a batch sharing one timestamp) skip the general conversions."""
+    rows: dict[tuple[Any, str, Any], dict[str, Any]] = {}
+    checked: datetime | None = None
+    for edge in batch_edges:
+        src, dst, rel, at = edge.src, edge.dst, edge.relation, edge.created_at
+        if type(src) is not uuid.UUID:
+            src = codec.as_id(src, "edge source")
+        if type(dst) is not uuid.UUID:
+            dst = codec.as_id(dst, "edge target")
+        if redirect:
+            src, dst = redirect.get(src, src), redirect.get(dst, dst)
+        text = _RELATION_TEXT.get(rel) if isinstance(rel, str) else None
+        rel = text if text is not None else codec.relation(rel).value
+        if at is None:
+            at = codec.now()
+        elif at is not checked:
+            checked = codec.aware(at, "edge created_at")
+        key = (src, rel, dst)
+        if key not in rows:
+            rows[key] = {
+                "src": src,
+                "relation": rel,
+                "dst": dst,
+                "attrs": dict(edge.attrs),
+                "created_at": at,
+                "created_by": edge.created_by,
+            }
+    return rows
 
 
 def _refuse_cycles(

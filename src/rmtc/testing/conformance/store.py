@@ -17,6 +17,7 @@ seconds. A store that cannot be used from several threads at once sets ``thread_
 from __future__ import annotations
 
 from rmtc.testing.conformance._store_entities import EntityCases
+from rmtc.testing.conformance._store_facts import FactCases
 from rmtc.testing.conformance._store_graph import GraphCases
 from rmtc.testing.conformance._store_operations import OperationalCases
 from rmtc.testing.conformance._store_support import Maker, StoreCases, all_kinds
@@ -24,6 +25,6 @@ from rmtc.testing.conformance._store_support import Maker, StoreCases, all_kinds
 __all__ = ["Maker", "MetadataStoreConformance", "StoreCases", "all_kinds"]
 
 
-class MetadataStoreConformance(EntityCases, GraphCases, OperationalCases):
+class MetadataStoreConformance(EntityCases, GraphCases, FactCases, OperationalCases):
     """The behaviour every :class:`~rmtc.store.protocol.MetadataStore` must show. Needs a ``store``
     fixture; set ``thread_safe = False`` for a store that cannot be shared between threads."""
