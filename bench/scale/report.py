@@ -53,7 +53,7 @@ def section(doc: dict[str, Any], findings: Path | None = FINDINGS) -> str:
     rows_total = r["graph"]["entities"] + r["graph"]["edges"]
     for b in backends:
         x = r["build"][b]
-        analyze = f"; `ANALYZE` {x['analyze']:.0f} s after" if x["analyze"] is not None else ""
+        analyze = f"; `VACUUM ANALYZE` {x['analyze']:.0f} s after" if x["analyze"] is not None else ""
         rows.append(
             [
                 NAMES[b],

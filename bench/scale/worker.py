@@ -52,15 +52,16 @@ def build(
 
 
 def _analyze(store: Any) -> float | None:
-    """PostgreSQL: ``ANALYZE`` after the bulk load (what autovacuum would do within a minute anyway), so
-    the planner sees the real table sizes; timed apart. SQLite: nothing (rmtc never runs ``ANALYZE``)."""
+    """PostgreSQL: ``VACUUM ANALYZE`` after the bulk load (what autovacuum does within a minute of so
+    many inserts anyway), so the planner sees the real table sizes and the visibility map lets walks
+    answer from the covering edge indexes alone; timed apart. SQLite: nothing (rmtc never runs
+    ``ANALYZE``)."""
     engine = store.database.engine
     if engine.dialect.name != "postgresql":
         return None
     start = time.perf_counter()
-    with engine.connect() as conn:
-        conn.exec_driver_sql("ANALYZE")
-        conn.commit()
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE")
     return time.perf_counter() - start
 
 

@@ -327,12 +327,22 @@ def from_record(rec: Mapping[str, Any]) -> Entity:
         cls = _CLASS_OF_VALUE[kind]
     except (KeyError, TypeError):
         cls = ENTITY_CLASSES[Kind(kind)]
-    decoders = _decoders(cls)
-    typed: dict[str, Any] = {}
-    for name, value in (rec.get("fields") or {}).items():
-        if name in decoders:
-            decode = decoders[name]
-            typed[name] = value if decode is None or value is None else decode(value)
+    fields = rec.get("fields") or {}
+    own, decoded = _field_plan(cls)
+    typed: dict[str, Any]
+    if fields.keys() <= own:  # the usual row: only this kind's own fields, passed on as they are
+        typed = dict(fields)
+        for name, decode in decoded:
+            value = typed.get(name)
+            if value is not None:
+                typed[name] = decode(value)
+    else:  # fields this version does not know (written by a newer one) are left out
+        decoders = _decoders(cls)
+        typed = {}
+        for name, value in fields.items():
+            if name in decoders:
+                decode = decoders[name]
+                typed[name] = value if decode is None or value is None else decode(value)
     rid = rec["id"]
     return cls(
         id=EntityId(rid if isinstance(rid, uuid.UUID) else uuid.UUID(str(rid))),
@@ -390,6 +400,14 @@ def _decode(value: Any, hint: Any) -> Any:
         return None
     decode = _decoder(hint)
     return value if decode is None else decode(value)
+
+
+@functools.cache
+def _field_plan(cls: type[Entity]) -> tuple[frozenset[str], tuple[tuple[str, Callable[[Any], Any]], ...]]:
+    """A kind's own field names, and those of them whose stored value needs decoding, with how."""
+    own = _own_fields(cls)
+    decoders = _decoders(cls)
+    return frozenset(own), tuple((n, d) for n in own if (d := decoders.get(n)) is not None)
 
 
 @functools.cache

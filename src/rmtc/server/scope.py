@@ -30,6 +30,7 @@ from rmtc.store.types import (
     Closure,
     Edge,
     EntityQuery,
+    EntityRef,
     MetricPoint,
     Page,
     RunQuery,
@@ -182,12 +183,19 @@ class ScopedStore:
         max_depth: int | None = None,
         project: str | None = None,
         through: Mapping[Relation, Collection[Kind]] | None = None,
+        entities: bool = False,
     ) -> list[WalkStep]:
         project = self._project(project)
         seen_starts = self._keep(start)
         starts = [i for i in start if i in seen_starts]
         steps = self._store.walk(
-            starts, direction, relations=relations, max_depth=max_depth, project=project, through=through
+            starts,
+            direction,
+            relations=relations,
+            max_depth=max_depth,
+            project=project,
+            through=through,
+            entities=entities,
         )
         if self._all or project is not None:
             return steps
@@ -240,7 +248,7 @@ class ScopedStore:
             for i, f in found.items()
         }
 
-    def holding(self, facts: Collection[EntityId], *, project: str) -> dict[EntityId, Kind]:
+    def holding(self, facts: Collection[EntityId], *, project: str) -> dict[EntityId, EntityRef]:
         return self._store.holding(facts, project=self._project(project) or project)
 
     def find_audit(

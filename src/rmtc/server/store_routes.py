@@ -121,6 +121,7 @@ def walk(body: dict[str, Any] = JsonBody, principal: Principal = viewer) -> JSON
         max_depth=max_depth,
         project=_text(project, "project") if project is not None else None,
         through=wire.parse_through(_field(body, "through")),
+        entities=_field(body, "entities") is True,
     )
     return ok({"items": [wire.step(s) for s in steps]})
 
@@ -152,7 +153,7 @@ def holding(body: dict[str, Any] = JsonBody, principal: Principal = viewer) -> J
     found = scoped_store(principal).holding(
         _decode_ids(_field(body, "facts")), project=_text(_field(body, "project"), "project")
     )
-    return ok({"items": [[str(i), k.value] for i, k in found.items()]})
+    return ok({"items": [[str(i), r.kind.value, r.name, r.version] for i, r in found.items()]})
 
 
 @router.post("/audit/find")

@@ -113,13 +113,11 @@ class Lineage:
             if direction not in (way, "both"):
                 continue
             steps = self.t.store.walk(
-                [root.id], way, relations=relations, max_depth=depth, project=self.t.project
+                [root.id], way, relations=relations, max_depth=depth, project=self.t.project, entities=True
             )
-            found = self.t.store.get_entities(s.entity for s in steps)
             for s in steps:
-                entity = found.get(s.entity)
-                if entity is not None:
-                    nodes.append(TraceNode(entity, s.depth, way, s.via))  # type: ignore[arg-type]
+                if s.node is not None:
+                    nodes.append(TraceNode(s.node, s.depth, way, s.via))  # type: ignore[arg-type]
         if kinds:
             wanted = set(kinds)
             nodes = [n for n in nodes if n.direction == "root" or n.entity.kind in wanted]

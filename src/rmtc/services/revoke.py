@@ -3,7 +3,8 @@
 The impact set is everything downstream of what the licences govern (and, for a talent, of every asset
 depicting them), through the same material edges rights follow, grouped by kind. It is read from the
 store's upstream facts (every entity whose upstream holds one of the licences or the talent) rather
-than walked. The retrain plan
+than walked, as references (id, kind, name, version): a talent's impact runs to tens of thousands of
+output frames, and only the dataset versions and runs the plan rebuilds are read in full. The retrain plan
 proposes, for each affected dataset version, a new version without the affected assets, and for each
 affected model the run to repeat with the same parameters on it. Applying records the revocation (an
 operational flag on each licence, with its date and reason, and an audit event: history is never
@@ -22,6 +23,7 @@ from rmtc.core.ids import EntityId
 from rmtc.core.kinds import MATERIAL, Kind, Relation
 from rmtc.errors import Conflict, InvalidInput
 from rmtc.services.upstream import find_edges, get_entities
+from rmtc.store.types import EntityRef
 
 if TYPE_CHECKING:
     from rmtc.api.tracker import RefLike, Tracker
@@ -42,7 +44,7 @@ class Impact:
     licenses: list[License]
     talent: Party | None
     sources: list[EntityId]
-    downstream: dict[str, list[Entity]] = field(default_factory=dict)
+    downstream: dict[str, list[EntityRef]] = field(default_factory=dict)
     plan: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     applied: bool = False
 
@@ -107,26 +109,29 @@ class Revoker:
         unheld = [s for s in sources if s not in reach]
         if unheld:
             extra = self.t.store.closure(unheld, "down", through=MATERIAL, project=self.t.project)
-            reach = {**reach, **extra.kinds}
+            more = get_entities(self.t, [i for i in extra.kinds if i not in reach])
+            reach = {**reach, **{i: EntityRef(i, e.kind, e.name, e.version) for i, e in more.items()}}
         starts = set(sources)
-        affected_ids = [i for i, k in reach.items() if k in _GROUPS and i not in starts]
-        found = get_entities(self.t, affected_ids)
-        grouped: dict[str, list[Entity]] = defaultdict(list)
-        for eid in affected_ids:
-            e = found.get(eid)
-            if e is not None:
-                grouped[_GROUPS[e.kind]].append(e)
-        impact.downstream = {g: sorted(es, key=lambda e: e.label) for g, es in grouped.items()}
+        grouped: dict[str, list[EntityRef]] = defaultdict(list)
+        for eid, ref in reach.items():
+            if ref.kind in _GROUPS and eid not in starts:
+                grouped[_GROUPS[ref.kind]].append(ref)
+        impact.downstream = {g: sorted(rs, key=lambda r: r.label) for g, rs in grouped.items()}
+        versions = [r.id for r in grouped.get("dataset_versions", [])]
+        runs = [r.id for r in grouped.get("runs", [])]
+        rebuilt = get_entities(self.t, [*versions, *runs])
         inputs: dict[EntityId, list[EntityId]] = defaultdict(list)
-        runs = [e.id for e in grouped.get("runs", [])]
         for e in find_edges(self.t, src=runs, relations=[Relation.USED]):
             inputs[e.src].append(e.dst)
         dropped: dict[EntityId, list[EntityId]] = defaultdict(list)
-        versions = [e.id for e in grouped.get("dataset_versions", [])]
         if versions and sources:
-            for e in self.t.store.find_edges(src=sources, dst=versions, relations=[Relation.MEMBER_OF]):
-                dropped[e.dst].append(e.src)
-        impact.plan = self._plan(starts, impact.downstream, inputs, dropped)
+            # By source alone (each asset is a member of a few versions), then kept to the versions
+            # reached: asking for both lists at once probes every (version, source) pair.
+            reached = set(versions)
+            for e in find_edges(self.t, src=sources, relations=[Relation.MEMBER_OF]):
+                if e.dst in reached:
+                    dropped[e.dst].append(e.src)
+        impact.plan = self._plan(starts, impact.downstream, rebuilt, inputs, dropped)
         if not dry_run:
             self._apply(impact, reason, when)
         return impact
@@ -134,17 +139,21 @@ class Revoker:
     def _plan(
         self,
         affected: set[EntityId],
-        downstream: dict[str, list[Entity]],
+        downstream: dict[str, list[EntityRef]],
+        rebuilt: dict[EntityId, Entity],
         inputs: dict[EntityId, list[EntityId]],
         dropped: dict[EntityId, list[EntityId]],
     ) -> dict[str, list[dict[str, Any]]]:
         """New dataset versions without the affected members, the runs to repeat on them, the model
-        versions to block. ``inputs``: what each reached run used; ``dropped``: the affected members
-        of each reached dataset version (plain versions; a paired one drops whole pairs, read here)."""
+        versions to block. ``rebuilt``: the reached dataset versions and runs in full; ``inputs``: what
+        each reached run used; ``dropped``: the affected members of each reached dataset version (plain
+        versions; a paired one drops whole pairs, read here)."""
         datasets = []
         replaced: dict[str, str] = {}
-        for version in downstream.get("dataset_versions", []):
-            assert isinstance(version, DatasetVersion)
+        for ref in downstream.get("dataset_versions", []):
+            version = rebuilt.get(ref.id)
+            if not isinstance(version, DatasetVersion):
+                continue
             if version.paired:
                 members = self.t.datasets.members(version)
                 drop = [m.asset for m in members if m.asset in affected or m.target in affected]
@@ -165,7 +174,8 @@ class Revoker:
                 }
             )
         runs = []
-        for run in downstream.get("runs", []):
+        for ref in downstream.get("runs", []):
+            run = rebuilt.get(ref.id)
             if not isinstance(run, Run) or run.run_type not in ("training", "fine-tuning"):
                 continue
             runs.append(

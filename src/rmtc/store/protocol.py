@@ -26,6 +26,7 @@ from rmtc.store.types import (
     Closure,
     Edge,
     EntityQuery,
+    EntityRef,
     MetricPoint,
     Page,
     RunQuery,
@@ -112,6 +113,7 @@ class MetadataStore(Protocol):
         max_depth: int | None = None,
         project: str | None = None,
         through: Mapping[Relation, Collection[Kind]] | None = None,
+        entities: bool = False,
     ) -> list[WalkStep]:
         """Every entity reachable from ``start``: ``up`` walks towards sources, ``down`` towards what was
         made from them.
@@ -123,7 +125,9 @@ class MetadataStore(Protocol):
 
         Each entity appears once, at its smallest depth, with one edge that reached it; the start
         entities themselves are not included. Cycle-safe. When ``project`` is set, the walk never
-        enters an entity of another project, at either end of an edge.
+        enters an entity of another project, at either end of an edge. With ``entities``, each step
+        carries its entity (``node``), read with the walk itself: what a trace shows, without a second
+        read of each entity it reaches.
         """
         ...
 
@@ -161,10 +165,11 @@ class MetadataStore(Protocol):
         date by every write; ids of no stored entity are left out."""
         ...
 
-    def holding(self, facts: Collection[EntityId], *, project: str) -> dict[EntityId, Kind]:
+    def holding(self, facts: Collection[EntityId], *, project: str) -> dict[EntityId, EntityRef]:
         """Every entity of ``project`` whose :meth:`upstream_facts` hold one of ``facts`` (so the
         material downstream of their direct holders, those included), in recording order, with its
-        kind: the impact of revoking a licence or a talent's consent, without a walk."""
+        kind, name and version: the impact of revoking a licence or a talent's consent, without a walk
+        and without decoding every entity it touches."""
         ...
 
     # -- audit -----------------------------------------------------------------------------------

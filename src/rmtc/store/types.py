@@ -217,9 +217,28 @@ class UpstreamFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class EntityRef:
+    """What names an entity, without its fields: enough to list and label the thousands of entities a
+    revocation touches without reading and decoding each one."""
+
+    id: EntityId
+    kind: Kind
+    name: str
+    version: int | None = None
+
+    @property
+    def label(self) -> str:
+        """``kind:name[@version]``, as :attr:`rmtc.core.entities.Entity.label`."""
+        suffix = f"@{self.version}" if self.version is not None else ""
+        return f"{self.kind.value}:{self.name}{suffix}"
+
+
+@dataclass(frozen=True, slots=True)
 class WalkStep:
-    """One entity reached by a walk: how far, and by which edge it was first reached."""
+    """One entity reached by a walk: how far, and by which edge it was first reached; ``node`` is the
+    entity itself when the walk was asked for entities (``None`` otherwise)."""
 
     entity: EntityId
     depth: int
     via: Edge | None
+    node: Entity | None = None

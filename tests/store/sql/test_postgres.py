@@ -51,3 +51,21 @@ def test_when_the_password_is_wrong_then_store_error(postgres_server) -> None:
     with pytest.raises(StoreError) as err:
         open_postgresql(f"postgresql://rmtc:wrong@127.0.0.1:{postgres_server.port}/postgres")
     assert "wrong" not in err.value.one_line()
+
+
+@pytest.mark.postgres
+def test_both_edge_indexes_carry_seq_so_walks_never_read_the_table(postgres_server, store_url) -> None:
+    if not store_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL URL")
+    store = open_postgresql(store_url)
+    try:
+        with store.database.engine.connect() as conn:
+            found = dict(
+                conn.exec_driver_sql(
+                    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'edges'"
+                ).all()
+            )
+    finally:
+        store.close()
+    assert found["uq_edges_src_relation_dst"].endswith("(src, relation, dst) INCLUDE (seq)")
+    assert found["ix_edges_dst_relation_src"].endswith("(dst, relation, src) INCLUDE (seq)")

@@ -26,6 +26,7 @@ from rmtc.store.types import (
     Closure,
     Edge,
     EntityQuery,
+    EntityRef,
     MetricPoint,
     Page,
     RunQuery,
@@ -113,6 +114,7 @@ class RemoteStore:
         max_depth: int | None = None,
         project: str | None = None,
         through: Mapping[Relation, Collection[Kind]] | None = None,
+        entities: bool = False,
     ) -> list[WalkStep]:
         body = {
             "start": [str(i) for i in start],
@@ -121,6 +123,7 @@ class RemoteStore:
             "max_depth": max_depth,
             "project": project,
             "through": _through(through),
+            "entities": entities,
         }
         return [wire.parse_step(s) for s in self._s.call("POST", "/store/walk", body)["items"]]
 
@@ -151,10 +154,10 @@ class RemoteStore:
         found = self._s.call("POST", "/store/facts/upstream", body)["facts"]
         return {wire.eid(i): wire.parse_upstream_facts(f) for i, f in found.items()}
 
-    def holding(self, facts: Collection[EntityId], *, project: str) -> dict[EntityId, Kind]:
+    def holding(self, facts: Collection[EntityId], *, project: str) -> dict[EntityId, EntityRef]:
         body = {"facts": [str(i) for i in facts], "project": project}
         found = self._s.call("POST", "/store/facts/holding", body)["items"]
-        return {wire.eid(i): Kind(k) for i, k in found}
+        return {wire.eid(i): EntityRef(wire.eid(i), Kind(k), name, version) for i, k, name, version in found}
 
     def find_audit(
         self,

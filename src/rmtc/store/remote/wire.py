@@ -270,12 +270,21 @@ def parse_result(d: Any) -> WriteResult:
 
 
 def step(s: WalkStep) -> Json:
-    return {"entity": str(s.entity), "depth": s.depth, "via": None if s.via is None else edge(s.via)}
+    out = {"entity": str(s.entity), "depth": s.depth, "via": None if s.via is None else edge(s.via)}
+    if s.node is not None:
+        out["node"] = entity(s.node)
+    return out
 
 
 @decoder("walk step")
 def parse_step(d: Any) -> WalkStep:
-    return WalkStep(eid(d["entity"]), int(d["depth"]), None if d["via"] is None else parse_edge(d["via"]))
+    node = d.get("node")
+    return WalkStep(
+        eid(d["entity"]),
+        int(d["depth"]),
+        None if d["via"] is None else parse_edge(d["via"]),
+        None if node is None else parse_entity(node),
+    )
 
 
 def closure(c: Closure) -> Json:

@@ -116,6 +116,21 @@ RAW_ENTITY_COLUMNS = (
 )
 
 
+def raw_json(column: str) -> str:
+    """A JSON column as text in a raw select, on both backends. psycopg would otherwise parse every
+    ``jsonb`` value itself (bytes, with an encoding check each): a trace reads thousands, mostly the
+    empty ``{}`` that :meth:`SqlDialect.json_of` answers without parsing."""
+    return f"CAST({column} AS TEXT)"
+
+
+def raw_entity_select(alias: str = "") -> str:
+    """The select list of :data:`RAW_ENTITY_COLUMNS` (of table ``alias``, if given)."""
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(
+        raw_json(prefix + c) if c in ("fields", "attrs") else prefix + c for c in RAW_ENTITY_COLUMNS
+    )
+
+
 def raw_entities(d: SqlDialect, rows: Sequence[Sequence[Any]]) -> list[Entity]:
     """Entities from rows of :data:`RAW_ENTITY_COLUMNS` as the driver gives them (selected with
     ``exec_driver_sql``, without SQLAlchemy's per-value processing): the same entities

@@ -173,7 +173,9 @@ class SqlDialect:
         )
 
     def json_of(self, raw: Any) -> Any:
-        return json.loads(raw) if isinstance(raw, str | bytes) else raw
+        if isinstance(raw, str):
+            return {} if raw == "{}" else json.loads(raw)
+        return json.loads(raw) if isinstance(raw, bytes) else raw
 
     # Reads hot enough to skip SQLAlchemy's statement building (walks, loading the entities a trace
     # reached) are SQL text run with ``exec_driver_sql``; a list is still one parameter.
@@ -349,7 +351,7 @@ class SqliteDialect(SqlDialect):
         return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
     def id_of(self, raw: Any) -> uuid.UUID:
-        return uuid.UUID(hex=raw)
+        return codec.uuid_of(raw)
 
     def time_of(self, raw: Any) -> datetime:
         return datetime.fromisoformat(raw).replace(tzinfo=UTC)

@@ -1,8 +1,15 @@
-"""Edges: the append-only relation table, read back in recording order (walks are in ``walk``)."""
+"""Edges: the append-only relation table, read back in recording order (walks are in ``walk``).
+
+Edges are read as the driver gives the rows and converted by hand, as entities are
+(:func:`rmtc.store.sql.codec.raw_entities`): a revocation reads every ``depicts`` edge of a talent
+(thousands), and SQLAlchemy's per-value processing cost several times the query itself there.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -10,10 +17,10 @@ from rmtc.core.ids import EntityId
 from rmtc.core.kinds import Relation
 from rmtc.store.sql import codec
 from rmtc.store.sql.dialect import SqlDialect
-from rmtc.store.sql.schema import edges
 from rmtc.store.types import Edge
 
-_EDGE_COLUMNS = ("seq", "src", "relation", "dst", "attrs", "created_at", "created_by")
+_SELECT = f"SELECT src, relation, dst, {codec.raw_json('attrs')}, created_at, created_by FROM edges"  # noqa: S608
+_RELATIONS = {r.value: r for r in Relation}
 
 
 def find_edges(
@@ -26,17 +33,42 @@ def find_edges(
     limit: int | None,
 ) -> list[Edge]:
     codec.check_limit(limit)
-    stmt = sa.select(*(edges.c[c] for c in _EDGE_COLUMNS))
-    if src is not None:
-        stmt = stmt.where(d.in_list(edges.c.src, codec.as_ids(src)))
-    if dst is not None:
-        stmt = stmt.where(d.in_list(edges.c.dst, codec.as_ids(dst)))
+    where: list[str] = []
+    params: list[Any] = []
+    for column, ids in (("src", src), ("dst", dst)):
+        if ids is not None:
+            where.append(d.raw_in(column))
+            params.append(d.raw_list(d.raw_id(i) for i in codec.as_ids(ids)))
     if relations is not None:
-        stmt = stmt.where(edges.c.relation.in_(_relations(relations)))
-    stmt = stmt.order_by(edges.c.seq)
+        # Closed-vocabulary spellings (checked by codec.relation), safe as literals.
+        names = _relations(relations)
+        where.append(f"relation IN ({', '.join(repr(n) for n in names)})" if names else "1 = 0")
+    sql = _SELECT + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY seq"
     if limit is not None:
-        stmt = stmt.limit(limit)
-    return [codec.row_edge(r) for r in conn.execute(stmt)]
+        sql += f" LIMIT {int(limit)}"
+    rows = conn.exec_driver_sql(sql, tuple(params)).all()
+    return _edges_of(d, rows)
+
+
+def _edges_of(d: SqlDialect, rows: Sequence[Sequence[Any]]) -> list[Edge]:
+    """Edges from raw rows; ids and times repeat (a talent's edges share their target, a batch its
+    instant) and are converted once each."""
+    ids: dict[Any, EntityId] = {}
+    times: dict[Any, datetime] = {}
+    json_of = d.json_of
+    out = []
+    for raw_src, rel, raw_dst, attrs, at, by in rows:
+        s = ids.get(raw_src)
+        if s is None:
+            s = ids[raw_src] = EntityId(d.id_of(raw_src))
+        t = ids.get(raw_dst)
+        if t is None:
+            t = ids[raw_dst] = EntityId(d.id_of(raw_dst))
+        created = times.get(at)
+        if created is None:
+            created = times[at] = d.time_of(at)
+        out.append(Edge(s, _RELATIONS[rel], t, json_of(attrs) or {}, created, by))
+    return out
 
 
 def _relations(relations: Sequence[Relation]) -> list[str]:

@@ -37,7 +37,7 @@ def get_entity(conn: sa.Connection, d: SqlDialect, entity_id: EntityId) -> Entit
     return codec.row_entity(row)
 
 
-_RAW_SELECT = f"SELECT {', '.join(codec.RAW_ENTITY_COLUMNS)} FROM entities WHERE "  # noqa: S608
+_RAW_SELECT = f"SELECT {codec.raw_entity_select()} FROM entities WHERE "  # noqa: S608
 
 
 def get_entities(conn: sa.Connection, d: SqlDialect, ids: Iterable[EntityId]) -> dict[EntityId, Entity]:

@@ -41,7 +41,7 @@ from rmtc.core.ids import EntityId
 from rmtc.core.kinds import MATERIAL, UPSTREAM_AT_SRC, Kind, Relation
 from rmtc.store.sql.dialect import SqlDialect
 from rmtc.store.sql.schema import edges, entities, fact_sets, upstream_facts
-from rmtc.store.types import UpstreamFacts
+from rmtc.store.types import EntityRef, UpstreamFacts
 
 LICENSE, TALENT, UNGOVERNED = "license", "talent", "ungoverned"
 Fact = tuple[str, uuid.UUID]
@@ -377,20 +377,24 @@ def as_upstream(facts: Iterable[Fact]) -> UpstreamFacts:
 
 def holding(
     conn: sa.Connection, d: SqlDialect, refs: Collection[EntityId], project: str
-) -> dict[EntityId, Kind]:
+) -> dict[EntityId, EntityRef]:
     """Every entity of ``project`` whose facts hold one of ``refs`` (so: everything materially
     downstream of the entities holding them directly, those included), in recording order."""
     if not refs:
         return {}
     digests = sa.select(fact_sets.c.digest).where(d.in_list(fact_sets.c.ref, list(refs))).distinct()
     stmt = (
-        sa.select(_raw(entities.c.id), entities.c.kind)
+        sa.select(_raw(entities.c.id), entities.c.kind, entities.c.name, entities.c.version)
         .select_from(upstream_facts.join(entities, entities.c.id == upstream_facts.c.entity))
         .where(upstream_facts.c.facts.in_(digests), entities.c.project.concat("") == project)
         .order_by(entities.c.seq)
     )
     kinds = {k.value: k for k in Kind}
-    return {EntityId(d.id_of(raw)): kinds[kind] for raw, kind in conn.execute(stmt)}
+    found: dict[EntityId, EntityRef] = {}
+    for raw, kind, name, version in conn.execute(stmt):
+        eid = EntityId(d.id_of(raw))
+        found[eid] = EntityRef(eid, kinds[kind], name, version)
+    return found
 
 
 def _raw(column: Any) -> Any:

@@ -107,9 +107,10 @@ edges = sa.Table(
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("created_by", sa.Text(), nullable=True),
     # The unique index (src, relation, dst) is also the (src, relation) index of upward walks; the
-    # (dst, relation, src) one serves downward walks without touching the table.
-    sa.UniqueConstraint("src", "relation", "dst"),
-    sa.Index(None, "dst", "relation", "src"),
+    # (dst, relation, src) one serves downward walks. Both carry seq (SQLite's as the rowid, PostgreSQL's
+    # as an INCLUDE column, migration 0004), so a walk never touches the table.
+    sa.UniqueConstraint("src", "relation", "dst", postgresql_include=["seq"]),
+    sa.Index(None, "dst", "relation", "src", postgresql_include=["seq"]),
 )
 
 audit = sa.Table(

@@ -36,6 +36,7 @@ from rmtc.store.types import (
     Closure,
     Edge,
     EntityQuery,
+    EntityRef,
     MetricPoint,
     Page,
     RunQuery,
@@ -135,7 +136,7 @@ class SqlStore:
         with self._db.read() as conn:
             return facts_queries.upstream_of(conn, self._db.dialect, ids)
 
-    def holding(self, facts: Collection[EntityId], *, project: str) -> dict[EntityId, Kind]:
+    def holding(self, facts: Collection[EntityId], *, project: str) -> dict[EntityId, EntityRef]:
         with self._db.read() as conn:
             return facts_queries.holding(conn, self._db.dialect, facts, project)
 
@@ -148,6 +149,7 @@ class SqlStore:
         max_depth: int | None = None,
         project: str | None = None,
         through: Mapping[Relation, Collection[Kind]] | None = None,
+        entities: bool = False,
     ) -> list[WalkStep]:
         with self._db.read() as conn:
             return walk_queries.walk(
@@ -159,6 +161,7 @@ class SqlStore:
                 max_depth=max_depth,
                 project=project,
                 through=through,
+                entities=entities,
             )
 
     # -- audit -------------------------------------------------------------------------------------

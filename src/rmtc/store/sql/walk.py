@@ -20,7 +20,9 @@ previous level, one list parameter):
   discovers them in) and makes it the next frontier. Every entity is expanded once: the cost is linear
   in the edges explored, cycles end by themselves, and ``max_depth`` simply stops the levels.
 
-Only the edges that reached something are then read in full, once, at the end.
+Only the edges that reached something are then read in full, once, at the end. With ``entities``, each
+level also returns the full row of every entity it reaches (the statement joins that row already, for
+the project), so a trace decodes its entities without a second read of each.
 
 A recursive CTE would be one statement, but it cannot give depths and first edges without expanding a
 node once per depth or path at which it is reached (rows differing in depth are distinct), so it had
@@ -91,6 +93,7 @@ class _Plan:
     through: Mapping[str, frozenset[str]] | None
     project: str | None
     max_depth: int | None
+    entities: bool = False
 
 
 def walk(
@@ -103,13 +106,14 @@ def walk(
     max_depth: int | None,
     project: str | None,
     through: Mapping[Relation, Collection[Kind]] | None = None,
+    entities: bool = False,
 ) -> list[WalkStep]:
     if direction not in ("up", "down"):
         raise InvalidInput(f"walk direction {direction!r} is not known", hint="use 'up' or 'down'")
     if max_depth is not None and (isinstance(max_depth, bool) or not isinstance(max_depth, int)):
         raise InvalidInput(f"max_depth {max_depth!r} is not an integer", hint="pass a whole number or None")
     starts = codec.as_ids(start)
-    plan = _plan(direction == "up", relations, through, project, max_depth)
+    plan = _plan(direction == "up", relations, through, project, max_depth, entities)
     if not starts or not plan.legs or (max_depth is not None and max_depth < 1):
         return []
     return _Walk(conn, d, plan).run(starts)
@@ -121,6 +125,7 @@ def _plan(
     through: Mapping[Relation, Collection[Kind]] | None,
     project: str | None,
     max_depth: int | None,
+    entities: bool = False,
 ) -> _Plan:
     allowed: set[str] | None = None
     if relations is not None:
@@ -142,7 +147,7 @@ def _plan(
     forward = _Leg("src", "dst", ordinary if up else at_src)
     backward = _Leg("dst", "src", at_src if up else ordinary)
     legs = tuple(leg for leg in (forward, backward) if leg.relations)
-    return _Plan(up, legs, kinds, project, max_depth)
+    return _Plan(up, legs, kinds, project, max_depth, entities)
 
 
 def _ends(plan: _Plan, edge: Any) -> tuple[Any, Any]:
@@ -176,6 +181,7 @@ class _Walk:
         self.d = d
         self.plan = plan
         self.level_sql, self.legs = _level_sql(d, plan)
+        self.rows: dict[Any, Any] = {}  # far -> its entity row, when the plan reads entities
 
     def run(self, starts: list[EntityId]) -> list[WalkStep]:
         plan = self.plan
@@ -214,9 +220,12 @@ class _Walk:
             param = self.d.raw_list(frontier[start : start + _CHUNK])
             rows = self.conn.exec_driver_sql(self.level_sql, (param,) * self.legs + tail).all()
             offset = start * _SEQ_SPAN
-            for far, first in rows:
+            for row in rows:
+                far, first = row[0], row[1]
                 if far not in seen and far not in firsts:  # an earlier chunk's edge comes first
                     firsts[far] = first + offset
+                    if self.plan.entities:
+                        self.rows[far] = row[2:]
         return firsts
 
     def _steps_of(self, reached: list[tuple[int, Any, Any, Any]]) -> list[WalkStep]:
@@ -225,9 +234,14 @@ class _Walk:
         if not reached:
             return []
         d, up = self.d, self.plan.up
-        sql = f"SELECT seq, relation, attrs, created_at, created_by FROM edges WHERE {d.raw_in('seq')}"  # noqa: S608
+        attrs = codec.raw_json("attrs")
+        sql = f"SELECT seq, relation, {attrs}, created_at, created_by FROM edges WHERE {d.raw_in('seq')}"  # noqa: S608
         rows = self.conn.exec_driver_sql(sql, (d.raw_list([r[1] for r in reached]),)).all()
         rest = {row[0]: row for row in rows}
+        nodes: dict[Any, Any] = {}
+        if self.plan.entities:
+            wanted = [self.rows[r[3]] for r in reached]
+            nodes = {r[3]: e for r, e in zip(reached, codec.raw_entities(d, wanted), strict=True)}
         ids: dict[Any, EntityId] = {}
         times: dict[Any, Any] = {}
         out: list[WalkStep] = []
@@ -245,7 +259,7 @@ class _Walk:
                 edge = Edge(far_id, relation, near_id, attrs, created, by)
             else:
                 edge = Edge(near_id, relation, far_id, attrs, created, by)
-            out.append(WalkStep(far_id, depth, edge))
+            out.append(WalkStep(far_id, depth, edge, nodes.get(far)))
         return out
 
 
@@ -272,12 +286,14 @@ def _level_sql(d: SqlDialect, plan: _Plan) -> tuple[str, int]:
         return "", 0
     legs = " UNION ALL ".join(branches)
     sql = f"SELECT far, min(first) AS first FROM ({legs}) AS s GROUP BY far"  # noqa: S608
-    if plan.project is not None:
+    if plan.project is not None or plan.entities:
         # The entities reached are looked up by id (CROSS JOIN fixes SQLite's join order: without
         # statistics it would otherwise read the whole project through its index).
+        columns = f", {codec.raw_entity_select('f')}" if plan.entities else ""
+        where = "" if plan.project is None else f" AND f.project = {d.placeholder}"
         sql = (
-            f"SELECT g.far, g.first FROM ({sql}) AS g CROSS JOIN entities f "  # noqa: S608
-            f"WHERE f.id = g.far AND f.project = {d.placeholder}"
+            f"SELECT g.far, g.first{columns} FROM ({sql}) AS g CROSS JOIN entities f "  # noqa: S608
+            f"WHERE f.id = g.far{where}"
         )
     return sql, len(branches)
 

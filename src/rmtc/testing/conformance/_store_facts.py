@@ -17,7 +17,7 @@ from rmtc.core.ids import EntityId, new_id
 from rmtc.core.kinds import MATERIAL, Kind
 from rmtc.errors import InvalidInput
 from rmtc.store.protocol import MetadataStore
-from rmtc.store.types import Closure, Edge, UpstreamFacts
+from rmtc.store.types import Closure, Edge, EntityRef, UpstreamFacts
 from rmtc.testing.conformance._store_support import Maker, R, StoreCases, write
 
 P = "default"
@@ -169,7 +169,10 @@ class FactCases(StoreCases):
             got = store.holding([fact.id], project=P)
             down = store.closure(direct, "down", through=MATERIAL, project=P)
             assert set(got) == set(down.kinds), fact.label
-            assert all(got[i] is down.kinds[i] for i in got)
+            assert all(got[i].kind is down.kinds[i] for i in got)
+            named = store.get_entities(got)
+            assert all(got[i] == EntityRef(i, e.kind, e.name, e.version) for i, e in named.items())
+            assert [r.label for r in got.values()] == [named[i].label for i in got]
         assert store.holding([g.talents[0].id], project="elsewhere") == {}
 
     def test_a_guided_walk_refuses_other_walks(self, store: MetadataStore, m: Maker) -> None:

@@ -272,3 +272,27 @@ class GraphCases(StoreCases):
         assert ids(store.walk([beyond.id], "down", project="show")) == set()
         assert store.walk([foreign.id], "up", project="show") == []
         assert ids(store.walk([foreign.id], "up", project="other")) == set()
+
+    def test_when_entities_are_asked_then_each_step_carries_its_entity_and_nothing_else_changes(
+        self, store: MetadataStore, m: Maker
+    ) -> None:
+        a, b = m.asset(project="show"), m.asset(project="show")
+        foreign, dv, p = m.asset(project="other"), m.version(project="show"), m.party(project="show")
+        edges = (
+            Edge(a.id, R.DERIVED_FROM, b.id, attrs={"op": "crop"}),
+            Edge(b.id, R.DERIVED_FROM, foreign.id),
+            Edge(b.id, R.MEMBER_OF, dv.id),
+            Edge(b.id, R.DEPICTS, p.id),
+        )
+        write(store, a, b, foreign, dv, p, edges=edges)
+        for start, way, project in ((a.id, "up", "show"), (a.id, "up", None), (foreign.id, "down", None)):
+            plain = store.walk([start], way, project=project)
+            full = store.walk([start], way, project=project, entities=True)
+            assert [(s.entity, s.depth, s.via) for s in full] == [(s.entity, s.depth, s.via) for s in plain]
+            assert all(s.node is None for s in plain)
+            stored = store.get_entities(s.entity for s in plain)
+            assert [s.node for s in full] == [stored[s.entity] for s in plain]
+        assert {s.node.id for s in store.walk([a.id], "up", project="show", entities=True) if s.node} == {
+            b.id,
+            p.id,
+        }
