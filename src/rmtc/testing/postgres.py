@@ -25,6 +25,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -74,7 +75,15 @@ def free_port() -> int:
 class PostgresServer:
     """One running server. Use :meth:`start`; :meth:`stop` (or ``with``) when done."""
 
-    def __init__(self, root: Path, bindir: Path, port: int, password: str, run_as: str | None):
+    def __init__(
+        self,
+        root: Path,
+        bindir: Path,
+        port: int,
+        password: str,
+        run_as: str | None,
+        settings: Mapping[str, str] | None = None,
+    ):
         self.root = root
         self.bindir = bindir
         self.port = port
@@ -83,12 +92,17 @@ class PostgresServer:
         self.host = "127.0.0.1"
         self.socket_dir = root / "sock"
         self._run_as = run_as
+        self._settings = dict(settings or {})
         self._stopped = False
 
     # -- lifecycle -----------------------------------------------------------------------------------
     @classmethod
-    def start(cls, *, bindir: Path | None = None, attempts: int = 5) -> PostgresServer:
-        """Initialise and start a server in a new temporary directory.
+    def start(
+        cls, *, bindir: Path | None = None, attempts: int = 5, settings: Mapping[str, str] | None = None
+    ) -> PostgresServer:
+        """Initialise and start a server in a new temporary directory. ``settings`` are
+        ``postgresql.conf`` lines that replace the defaults here (a benchmark sizes its buffers as a
+        facility's server would; tests keep the small ones).
 
         Raises:
             PostgresUnavailable: the server programs are missing, or the server would not start.
@@ -101,7 +115,7 @@ class PostgresServer:
             )
         run_as = SERVER_USER if os.geteuid() == 0 else None
         root = Path(tempfile.mkdtemp(prefix="rmtc-pg-"))
-        server = cls(root, bindir, 0, secrets.token_urlsafe(18), run_as)
+        server = cls(root, bindir, 0, secrets.token_urlsafe(18), run_as, settings)
         try:
             server._initdb()
             last = ""
@@ -149,6 +163,7 @@ class PostgresServer:
             "shared_buffers": "64MB",
             "log_min_messages": "warning",
             "timezone": "'UTC'",
+            **self._settings,
         }
         with (self.root / "data" / "postgresql.conf").open("a") as conf:
             conf.writelines(f"{k} = {v}\n" for k, v in settings.items())

@@ -210,7 +210,11 @@ def test_when_sqlite_writes_a_large_batch_then_its_connection_gets_a_larger_cach
         def write(frames: list[Asset]) -> None:
             def fn(conn: Any) -> None:
                 rows = [codec.entity_row(a) for a in frames]
-                dialect.insert_new_in_order(conn, entities, rows, "id", ("project", "kind", "key", "id"))
+                columns = list(rows[0])
+                values = dialect.driver_rows(entities, columns, rows)
+                dialect.insert_new_in_order(
+                    conn, entities, columns, values, "id", ("project", "kind", "key", "id")
+                )
                 seen.append(cache_size(conn))
 
             db.transact(fn)

@@ -109,40 +109,112 @@ class SqlDialect:
         raise NotImplementedError
 
     def lock_ordered(
-        self, conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], key: Any
-    ) -> list[dict[str, Any]]:
-        """Rows ready for an insert that keeps their ``seq`` in the given order.
+        self,
+        conn: sa.Connection,
+        table: sa.Table,
+        columns: Sequence[str],
+        rows: list[tuple[Any, ...]],
+        order: Sequence[str],
+    ) -> tuple[Sequence[str], list[tuple[Any, ...]]]:
+        """Columns and rows ready for an insert that keeps their ``seq`` in the given order.
 
         SQLite has one writer at a time, so rows go in as given. PostgreSQL writers run side by side:
         two batches inserting the same keys in different orders would deadlock on each other's
-        uncommitted rows. There the rows get their ``seq`` values up front, in the given order, and
-        are inserted sorted by ``key``, so every writer takes its row locks in the same order.
+        uncommitted rows. There the rows get their ``seq`` values up front (a first column), in the
+        given order, and are inserted sorted by the ``order`` columns, so every writer takes its row
+        locks in the same order.
         """
-        return rows
+        return columns, rows
+
+    def driver_rows(
+        self, table: sa.Table, columns: Sequence[str], rows: Sequence[dict[str, Any]]
+    ) -> list[tuple[Any, ...]]:
+        """``rows`` (column -> value, as SQLAlchemy would take them) as tuples of driver-ready values in
+        ``columns`` order, for :meth:`insert_new_in_order`: ids as :meth:`raw_id`, times as
+        :meth:`raw_time`, JSON as its text. The values are taken in one C-level call per row, and only
+        the columns that need it are converted."""
+        take = operator.itemgetter(*columns)
+        convert = [(i, f) for i, name in enumerate(columns) if (f := self._to_driver(table.c[name].type))]
+        out = []
+        for row in rows:
+            values = list(take(row)) if len(columns) > 1 else [take(row)]
+            for i, f in convert:
+                if (v := values[i]) is not None:
+                    values[i] = f(v)
+            out.append(tuple(values))
+        return out
+
+    def _to_driver(self, column_type: Any) -> Any:
+        """The conversion to a driver-ready value for this column type, or None."""
+        if isinstance(column_type, sa.Uuid):
+            return self.raw_id
+        if isinstance(column_type, sa.JSON):
+            return dumps
+        impl = getattr(column_type, "impl", column_type)
+        if isinstance(impl, sa.DateTime):
+            return self._time_converter()
+        return None
+
+    def _time_converter(self) -> Any:
+        # A batch's rows mostly share a few instants (the write's clock reading): convert each once.
+        # A naive datetime never equals an aware one, so it still reaches the check.
+        seen: dict[datetime, Any] = {}
+
+        def to_driver(value: datetime) -> Any:
+            text = seen.get(value)
+            if text is None:
+                text = seen[value] = self.raw_time(codec.aware(value, "timestamp"))
+            return text
+
+        return to_driver
 
     def insert_new(
-        self, conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], returning: str
+        self,
+        conn: sa.Connection,
+        table: sa.Table,
+        columns: Sequence[str],
+        rows: list[tuple[Any, ...]],
+        returning: str,
     ) -> list[Any]:
-        """Insert the rows that do not clash with a unique key (``ON CONFLICT DO NOTHING``), in the
-        given order, and return the ``returning`` column of those inserted (the batch-write path)."""
-        stmt = self.insert(table).on_conflict_do_nothing().returning(table.c[returning])
-        return list(conn.execute(stmt, rows).scalars())
+        """Insert the rows (driver-ready values in ``columns`` order, see :meth:`driver_rows`) that do
+        not clash with a unique key (``ON CONFLICT DO NOTHING``), in the given order, and return the
+        ``returning`` column of those inserted, as the driver gives it (the batch-write path)."""
+        raise NotImplementedError
 
     def insert_new_in_order(
         self,
         conn: sa.Connection,
         table: sa.Table,
-        rows: list[dict[str, Any]],
+        columns: Sequence[str],
+        rows: list[tuple[Any, ...]],
         returning: str,
         order: Sequence[str],
     ) -> list[Any]:
         """:meth:`insert_new` for concurrent writers: the rows keep their ``seq`` in the given order,
         and row locks are taken in the order of the ``order`` columns (text or uuid; NULL sorts as
         ``''``), as :meth:`lock_ordered` explains. Returns the ``returning`` column of the rows inserted,
-        in no particular order."""
-        return self.insert_new(
-            conn, table, self.lock_ordered(conn, table, rows, _order_key(order)), returning
-        )
+        as the driver gives it, in no particular order."""
+        if not rows:
+            return []
+        columns, rows = self.lock_ordered(conn, table, columns, rows, order)
+        return self.insert_new(conn, table, columns, rows, returning)
+
+    def upsert(
+        self,
+        conn: sa.Connection,
+        table: sa.Table,
+        columns: Sequence[str],
+        rows: Sequence[tuple[Any, ...]],
+        update: Sequence[str] = (),
+    ) -> None:
+        """Insert rows of driver-ready values; a row whose primary key is taken updates the ``update``
+        columns of the stored one instead (or is skipped, when there are none). SQLite: one
+        ``executemany`` (no round trips to save)."""
+        if not rows:
+            return
+        marks = ", ".join([self.placeholder] * len(columns))
+        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks}) "  # noqa: S608 - schema names
+        conn.exec_driver_sql(sql + _on_conflict(table, update), list(rows))
 
     #: The driver's placeholder, for :meth:`bulk_insert`.
     placeholder = "?"
@@ -224,16 +296,19 @@ class SqliteDialect(SqlDialect):
     #: A connection writing a batch of at least ``bulk_min_rows`` rows keeps a page cache of
     #: ``bulk_cache_kib`` until it goes back to the pool (:meth:`release_bulk_cache`). SQLite's default
     #: 2 MB thrashes there: random UUID keys spread the rows over every page of each index, and pages
-    #: evicted dirty are written to the WAL, read back and written again. Small writes (an ingest
-    #: records 500 files at a time) keep the default, and with it their memory.
+    #: evicted dirty are written to the WAL, read back and written again. 256 MB: at a million entities
+    #: the edge indexes outgrow 64 MB, and a batch of a million ``member_of`` edges took 55 s with
+    #: 64 MB against 35 s with 1 GB. Small writes (an ingest records 500 files at a time) keep the
+    #: default, and with it their memory.
     bulk_min_rows = 10_000
-    bulk_cache_kib = 65_536
+    bulk_cache_kib = 262_144
 
     def insert_new_in_order(
         self,
         conn: sa.Connection,
         table: sa.Table,
-        rows: list[dict[str, Any]],
+        columns: Sequence[str],
+        rows: list[tuple[Any, ...]],
         returning: str,
         order: Sequence[str],
     ) -> list[Any]:
@@ -241,7 +316,7 @@ class SqliteDialect(SqlDialect):
         if len(rows) >= self.bulk_min_rows and "rmtc_cache_size" not in info:
             info["rmtc_cache_size"] = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
             conn.exec_driver_sql(f"PRAGMA cache_size = -{int(self.bulk_cache_kib)}")
-        return super().insert_new_in_order(conn, table, rows, returning, order)
+        return super().insert_new_in_order(conn, table, columns, rows, returning, order)
 
     @staticmethod
     def release_bulk_cache(dbapi_conn: Any, info: dict[str, Any]) -> None:
@@ -279,72 +354,34 @@ class SqliteDialect(SqlDialect):
         return sa.and_(extracted == dumps(value), kind.in_(["object", "array"]))
 
     def insert_new(
-        self, conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], returning: str
+        self,
+        conn: sa.Connection,
+        table: sa.Table,
+        columns: Sequence[str],
+        rows: list[tuple[Any, ...]],
+        returning: str,
     ) -> list[Any]:
         # One executemany of driver-ready values: SQLAlchemy's per-row parameter processing, and
         # RETURNING (which SQLite answers row by row), cost several times the insert itself. The write
         # transaction holds SQLite's one write lock, so the rows inserted are exactly those whose seq
         # is above the largest seq before the insert.
-        columns = list(rows[0])
         names = ", ".join(columns)  # table and column names come from the schema, never from input
         marks = ", ".join("?" * len(columns))
         before = conn.exec_driver_sql(f"SELECT coalesce(max(seq), 0) FROM {table.name}").scalar_one()  # noqa: S608
-        values = self._driver_rows(table, columns, rows)
         conn.exec_driver_sql(
             f"INSERT INTO {table.name} ({names}) VALUES ({marks}) ON CONFLICT DO NOTHING",  # noqa: S608
-            values,
+            rows,
         )
         col = table.c[returning].name
         driver = conn.connection.driver_connection
         assert driver is not None
         # Read straight from the driver: a batch inserts up to a hundred thousand rows.
         found = driver.execute(f"SELECT {col} FROM {table.name} WHERE seq > ? ORDER BY seq", (before,))  # noqa: S608
-        if isinstance(table.c[returning].type, sa.Uuid):
-            return [self.id_of(r[0]) for r in found.fetchall()]
         return [r[0] for r in found.fetchall()]
 
-    def _driver_rows(
-        self, table: sa.Table, columns: list[str], rows: list[dict[str, Any]]
-    ) -> list[tuple[Any, ...]]:
-        """``rows`` as tuples of driver-ready values in ``columns`` order: the values are taken in one
-        C-level call per row, and only the columns that need it are converted."""
-        take = operator.itemgetter(*columns)
-        convert = [(i, f) for i, name in enumerate(columns) if (f := self._to_driver(table.c[name].type))]
-        out = []
-        for row in rows:
-            values = list(take(row)) if len(columns) > 1 else [take(row)]
-            for i, f in convert:
-                if (v := values[i]) is not None:
-                    values[i] = f(v)
-            out.append(tuple(values))
-        return out
-
-    def _to_driver(self, column_type: Any) -> Any:
-        """The conversion SQLAlchemy would apply to a bound value of this column type, or None."""
-        if isinstance(column_type, sa.Uuid):
-            return self.raw_id
-        if isinstance(column_type, sa.JSON):
-            return dumps
-        impl = getattr(column_type, "impl", column_type)
-        if isinstance(impl, sa.DateTime):
-            return self._time_converter()
-        return None
-
-    def _time_converter(self) -> Any:
-        # A batch's rows mostly share a few instants (the write's clock reading): convert each once.
-        # A naive datetime never equals an aware one, so it still reaches the check.
-        seen: dict[datetime, Any] = {}
-
-        def to_driver(value: datetime) -> Any:
-            text = seen.get(value)
-            if text is None:
-                text = seen[value] = self.raw_time(codec.aware(value, "timestamp"))
-            return text
-
-        return to_driver
-
     def raw_id(self, value: uuid.UUID) -> Any:
-        return value.hex
+        # ``value.hex``, without the call of a Python-level property (millions in a bulk load).
+        return "%032x" % value.int  # noqa: UP031 - the fastest spelling of the 32 hex digits
 
     def raw_time(self, value: datetime) -> Any:
         # The text form SQLAlchemy's SQLite DateTime writes (and reads back), in UTC.
@@ -396,14 +433,21 @@ class PostgresDialect(SqlDialect):
         return self._temporary
 
     def lock_ordered(
-        self, conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], key: Any
-    ) -> list[dict[str, Any]]:
+        self,
+        conn: sa.Connection,
+        table: sa.Table,
+        columns: Sequence[str],
+        rows: list[tuple[Any, ...]],
+        order: Sequence[str],
+    ) -> tuple[Sequence[str], list[tuple[Any, ...]]]:
         if len(rows) < 2:
-            return rows
-        numbered = [
-            {**row, "seq": s} for row, s in zip(rows, self._next_seqs(conn, table, len(rows)), strict=True)
-        ]
-        return sorted(numbered, key=key)
+            return columns, rows
+        seqs = self._next_seqs(conn, table, len(rows))
+        numbered = [(s, *row) for s, row in zip(seqs, rows, strict=True)]
+        at = [1 + list(columns).index(name) for name in order]
+        return ("seq", *columns), sorted(
+            numbered, key=lambda row: tuple("" if row[i] is None else row[i] for i in at)
+        )
 
     def _next_seqs(self, conn: sa.Connection, table: sa.Table, n: int) -> list[int]:
         """``n`` new values of the table's ``seq``, ascending (concurrent writers may interleave)."""
@@ -423,7 +467,8 @@ class PostgresDialect(SqlDialect):
         self,
         conn: sa.Connection,
         table: sa.Table,
-        rows: list[dict[str, Any]],
+        columns: Sequence[str],
+        rows: list[tuple[Any, ...]],
         returning: str,
         order: Sequence[str],
     ) -> list[Any]:
@@ -431,13 +476,10 @@ class PostgresDialect(SqlDialect):
         # lock order (a sort in the server instead of Python comparing UUID objects, and no arrays of
         # a hundred thousand elements built element by element).
         if len(rows) < self.copy_min_rows or not self._may_create_temporary_tables(conn):
-            return super().insert_new_in_order(conn, table, rows, returning, order)
-        given = [name for name in rows[0] if name != "seq"]
+            return super().insert_new_in_order(conn, table, columns, rows, returning, order)
         seqs = self._next_seqs(conn, table, len(rows))
-        columns = ["seq", *given]
+        columns = ["seq", *columns]
         types = [_pg_array_type(table.c[name].type) for name in columns]
-        json_at = [i for i, (_, cast) in enumerate(types) if cast == "jsonb"]
-        take = operator.itemgetter(*given) if len(given) > 1 else lambda row: (row[given[0]],)
         names = ", ".join(columns)  # table and column names come from the schema, never from input
         temp = f"rmtc_new_{table.name}"
         selects = ", ".join(
@@ -455,11 +497,9 @@ class PostgresDialect(SqlDialect):
                 sql = f"COPY {temp} ({names}) FROM STDIN (FORMAT BINARY)"
                 with cur.copy(sql) as copy:
                     copy.set_types([t for t, _ in types])
+                    write_row = copy.write_row
                     for seq, row in zip(seqs, rows, strict=True):
-                        values = [seq, *take(row)]
-                        for i in json_at:
-                            values[i] = dumps(values[i])
-                        copy.write_row(values)
+                        write_row((seq, *row))
                 # The sort would spill to disk at the default work_mem, and JIT-compiling this one
                 # statement costs more than it saves; both settings are restored after it.
                 cur.execute("SELECT current_setting('work_mem'), current_setting('jit')")
@@ -477,19 +517,19 @@ class PostgresDialect(SqlDialect):
         return found
 
     def insert_new(
-        self, conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], returning: str
+        self,
+        conn: sa.Connection,
+        table: sa.Table,
+        columns: Sequence[str],
+        rows: list[tuple[Any, ...]],
+        returning: str,
     ) -> list[Any]:
         # One array parameter per column, unnested server-side: a short statement whatever the batch
         # size (a multi-row VALUES list of 500 rows costs more to build and parse than to execute).
-        columns = list(rows[0])
         arrays, selects, params = [], [], []
-        for name in columns:
-            column = table.c[name]
-            sql_type, cast = _pg_array_type(column.type)
-            values = [row[name] for row in rows]
-            if cast == "jsonb":
-                values = [dumps(v) for v in values]
-            arrays.append(values)
+        for i, name in enumerate(columns):
+            sql_type, cast = _pg_array_type(table.c[name].type)
+            arrays.append([row[i] for row in rows])
             selects.append(f"t.{name}::{cast}" if cast else f"t.{name}")
             params.append(f"%b::{sql_type}[]")
         names = ", ".join(columns)  # table and column names come from the schema, never from input
@@ -501,6 +541,35 @@ class PostgresDialect(SqlDialect):
         with driver.cursor() as cur:
             cur.execute(sql.encode(), arrays)
             return [row[0] for row in cur.fetchall()]
+
+    def upsert(
+        self,
+        conn: sa.Connection,
+        table: sa.Table,
+        columns: Sequence[str],
+        rows: Sequence[tuple[Any, ...]],
+        update: Sequence[str] = (),
+    ) -> None:
+        # One statement of array parameters, as insert_new: an executemany is one statement per row
+        # on PostgreSQL (a hundred thousand round trips through the server per bulk batch).
+        if not rows:
+            return
+        arrays, selects, params = [], [], []
+        for i, name in enumerate(columns):
+            sql_type, cast = _pg_array_type(table.c[name].type)
+            arrays.append([row[i] for row in rows])
+            selects.append(f"t.{name}::{cast}" if cast else f"t.{name}")
+            params.append(f"%b::{sql_type}[]")
+        names = ", ".join(columns)  # table and column names come from the schema, never from input
+        sql = f"INSERT INTO {table.name} ({names}) SELECT {', '.join(selects)} "
+        sql += f"FROM unnest({', '.join(params)}) AS t({names}) " + _on_conflict(table, update)
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        try:
+            with driver.cursor() as cur:
+                cur.execute(sql.encode(), arrays)
+        except driver.Error as exc:  # as SQLAlchemy would raise it: the store translates and retries
+            raise sa.exc.DBAPIError.instance(sql, None, exc, type(driver).Error) from exc
 
     def bulk_insert(self, conn: sa.Connection, table: sa.Table, rows: Sequence[Sequence[Any]]) -> None:
         # COPY, in the connection's current transaction: several times faster than any INSERT form.
@@ -575,6 +644,15 @@ _PG_ARRAY_TYPES: tuple[tuple[type[Any], str, str], ...] = (
 )
 
 
+def _on_conflict(table: sa.Table, update: Sequence[str]) -> str:
+    """The ``ON CONFLICT`` clause of :meth:`SqlDialect.upsert` (schema names only)."""
+    if not update:
+        return "ON CONFLICT DO NOTHING"
+    key = ", ".join(c.name for c in table.primary_key.columns)
+    sets = ", ".join(f"{c} = excluded.{c}" for c in update)
+    return f"ON CONFLICT ({key}) DO UPDATE SET {sets}"
+
+
 def _pg_array_type(column_type: Any) -> tuple[str, str]:
     base = column_type.impl if isinstance(column_type, sa.types.TypeDecorator) else column_type
     for python_type, sql_type, cast in _PG_ARRAY_TYPES:
@@ -583,16 +661,9 @@ def _pg_array_type(column_type: Any) -> tuple[str, str]:
     raise TypeError(f"no array type for {column_type!r}")  # pragma: no cover - the schema is fixed
 
 
-def _order_key(order: Sequence[str]) -> Any:
-    def key(row: dict[str, Any]) -> tuple[Any, ...]:
-        return tuple("" if row[name] is None else row[name] for name in order)
-
-    return key
-
-
 def _pg_order_term(column: sa.Column[Any]) -> str:
-    """An ORDER BY term sorting as :func:`_order_key` does in Python: text by code point (the "C"
-    collation, whatever the database's), NULL as ''; UUIDs sort alike on both sides."""
+    """An ORDER BY term sorting as :meth:`PostgresDialect.lock_ordered` does in Python: text by code
+    point (the "C" collation, whatever the database's), NULL as ''; UUIDs sort alike on both sides."""
     if isinstance(column.type, sa.Uuid):
         return column.name
     term = f"coalesce({column.name}, '')" if column.nullable else column.name

@@ -24,11 +24,14 @@ the same transaction. Facts derive from provenance alone, which is append-only, 
 always recompute them (migration 0003 does, for stores written before). On PostgreSQL the step runs
 under a transaction-level advisory lock: a writer never computes from a neighbour's facts that a
 concurrent transaction is changing.
+
+Ids are kept as the driver gives them (:meth:`SqlDialect.raw_id`: 32 hex digits on SQLite, UUIDs on
+PostgreSQL), so that reading neighbours and writing the index convert none, and the sets and mappings
+of a bulk load's hundreds of thousands of entities hash text in C rather than UUIDs in Python.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections import deque
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,7 +47,8 @@ from rmtc.store.sql.schema import edges, entities, fact_sets, upstream_facts
 from rmtc.store.types import EntityRef, UpstreamFacts
 
 LICENSE, TALENT, UNGOVERNED = "license", "talent", "ungoverned"
-Fact = tuple[str, uuid.UUID]
+#: (role, raw id of the licence, talent or source)
+Fact = tuple[str, Any]
 FactSet = frozenset[Fact]
 
 _MATERIAL = {r.value: frozenset(k.value for k in ks) for r, ks in MATERIAL.items()}
@@ -60,85 +64,100 @@ _LOCK_KEY = 0x726D7463  # "rmtc": the advisory lock of fact maintenance on Postg
 
 def digest(facts: FactSet) -> str:
     """The content address of a fact set (order-free; the empty set has one too)."""
-    text = "\n".join(sorted(f"{role}:{ref.hex}" for role, ref in facts))
+    text = "\n".join(sorted(f"{role}:{_hex(ref)}" for role, ref in facts))
     return blake3.blake3(text.encode()).hexdigest()[:32]
 
 
-@dataclass(slots=True)
-class _Node:
-    kind: str
-    project: str
-    own: set[Fact] = field(default_factory=set)
-    ups: list[uuid.UUID] = field(default_factory=list)
-    made: bool = False
-    licensed: bool = False
+def _hex(ref: Any) -> str:
+    """The 32 hex digits of a raw id: SQLite's raw id is that text already."""
+    return ref if type(ref) is str else str(ref.hex)
 
-    def add_edge(self, me: uuid.UUID, src: uuid.UUID, rel: str, dst: uuid.UUID) -> None:
-        """Take in one edge touching this entity (either end)."""
+
+@dataclass(slots=True)
+class _Nodes:
+    """The entities whose facts are computed, by raw id, and what their edges say of them.
+
+    Kept as a few mappings over all of them rather than an object each: a bulk load computes a
+    hundred thousand per batch, and most have no own facts, or no upstream neighbour.
+    """
+
+    #: (kind, project) of every entity to compute
+    meta: dict[Any, tuple[str, str]]
+    #: their upstream neighbours (one per material edge), for those that have any
+    ups: dict[Any, list[Any]] = field(default_factory=dict)
+    #: their licence and talent facts, for those that have any
+    own: dict[Any, set[Fact]] = field(default_factory=dict)
+    #: those with a made-from edge, and those with a ``governed_by`` edge
+    made: set[Any] = field(default_factory=set)
+    licensed: set[Any] = field(default_factory=set)
+
+    def add_edge(self, me: Any, src: Any, rel: str, dst: Any) -> None:
+        """Take in one edge touching ``me`` (either end)."""
+        kind = self.meta[me][0]
         if src == me:
             if rel == "governed_by":
-                self.own.add((LICENSE, dst))
-                self.licensed = True
+                self.own.setdefault(me, set()).add((LICENSE, dst))
+                self.licensed.add(me)
             elif rel == "depicts":
-                if self.kind == "asset":
-                    self.own.add((TALENT, dst))
+                if kind == "asset":
+                    self.own.setdefault(me, set()).add((TALENT, dst))
             elif rel in _MADE_FROM:
-                self.made = True
+                self.made.add(me)
         kinds = _MATERIAL.get(rel)
-        if kinds is not None and self.kind in kinds:
+        if kinds is not None and kind in kinds:
             down, up = (dst, src) if rel in _AT_SRC else (src, dst)
             if down == me and up != me:
-                self.ups.append(up)
-
-    def own_facts(self, me: uuid.UUID) -> FactSet:
-        if self.kind in _SOURCE_KINDS and not self.made and not self.licensed:
-            return frozenset((*self.own, (UNGOVERNED, me)))
-        return frozenset(self.own)
+                self.ups.setdefault(me, []).append(up)
 
 
 # -- maintenance -------------------------------------------------------------------------------------
 def refresh(
     conn: sa.Connection,
     d: SqlDialect,
-    created: Mapping[uuid.UUID, tuple[str, str]],
-    new_edges: Sequence[tuple[uuid.UUID, str, uuid.UUID]],
+    created: Mapping[Any, tuple[str, str]],
+    new_edges: Sequence[tuple[Any, str, Any]],
 ) -> None:
-    """Bring the facts up to date after a write: ``created`` maps each entity the batch inserted to its
-    (kind, project); ``new_edges`` are the edges it inserted, as (src, relation, dst)."""
+    """Bring the facts up to date after a write: ``created`` maps the raw id of each entity the batch
+    inserted to its (kind, project); ``new_edges`` are the edges it inserted, as (src, relation, dst)
+    with raw ids."""
     if not created and not new_edges:
         return
     if d.name == "postgresql":
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
-    nodes = {eid: _Node(kind, project) for eid, (kind, project) in created.items()}
-    touched: set[uuid.UUID] = set()  # stored entities whose own facts or upstream the batch changed
-    get = nodes.get
-    for src, rel, dst in new_edges:  # Node.add_edge, inlined: this loop sees every edge of bulk loads
+    nodes = _Nodes(dict(created))
+    touched: set[Any] = set()  # stored entities whose own facts or upstream the batch changed
+    get, ups, own, made, licensed = nodes.meta.get, nodes.ups, nodes.own, nodes.made, nodes.licensed
+    for src, rel, dst in new_edges:  # _Nodes.add_edge, inlined: this loop sees every edge of bulk loads
         kinds = _MATERIAL.get(rel)
         if kinds is not None:
             down, up = (dst, src) if rel in _AT_SRC else (src, dst)
-            node = get(down)
-            if node is None:
+            meta = get(down)
+            if meta is None:
                 touched.add(down)
-            elif node.kind in kinds and up != down:
-                node.ups.append(up)
+            elif meta[0] in kinds and up != down:
+                if (found := ups.get(down)) is None:
+                    ups[down] = [up]
+                else:
+                    found.append(up)
         if rel in _OWN:
-            node = get(src)
-            if node is None:
+            meta = get(src)
+            if meta is None:
                 touched.add(src)
             elif rel == "governed_by":
-                node.own.add((LICENSE, dst))
-                node.licensed = True
+                own.setdefault(src, set()).add((LICENSE, dst))
+                licensed.add(src)
             elif rel == "depicts":
-                if node.kind == "asset":
-                    node.own.add((TALENT, dst))
+                if meta[0] == "asset":
+                    own.setdefault(src, set()).add((TALENT, dst))
             else:
-                node.made = True
-    stale = touched - nodes.keys()
+                made.add(src)
+    stale = touched - nodes.meta.keys()
     if stale:
         from rmtc.store.sql.closure import closure
 
-        reach = closure(conn, d, list(stale), "down", through=MATERIAL, project=None, annotate=())
-        _load_existing(conn, d, nodes, [i for i in reach.kinds if i not in nodes])
+        start = [EntityId(d.id_of(raw)) for raw in stale]
+        reach = closure(conn, d, start, "down", through=MATERIAL, project=None, annotate=())
+        _load_existing(conn, d, nodes, [raw for i in reach.kinds if (raw := d.raw_id(i)) not in nodes.meta])
     _write(conn, d, _compute(conn, d, nodes))
 
 
@@ -146,37 +165,34 @@ def rebuild(conn: sa.Connection, d: SqlDialect) -> None:
     """Recompute every entity's facts from provenance (after a migration, or to check the index)."""
     conn.execute(sa.delete(upstream_facts))
     conn.execute(sa.delete(fact_sets))
-    nodes: dict[uuid.UUID, _Node] = {}
-    for raw, kind, project in conn.execute(
-        sa.select(_raw(entities.c.id), entities.c.kind, entities.c.project).order_by(entities.c.seq)
-    ):
-        nodes[d.id_of(raw)] = _Node(kind, project)
+    stmt = sa.select(_raw(entities.c.id), entities.c.kind, entities.c.project).order_by(entities.c.seq)
+    nodes = _Nodes({raw: (kind, project) for raw, kind, project in conn.execute(stmt)})
     _attach_edges(conn, d, nodes, None)
     _write(conn, d, _compute(conn, d, nodes))
 
 
-def _load_existing(conn: sa.Connection, d: SqlDialect, nodes: dict[uuid.UUID, _Node], ids: list[Any]) -> None:
-    """Add stored entities to ``nodes`` with every edge of theirs (they are to be recomputed)."""
-    added: dict[uuid.UUID, _Node] = {}
+def _load_existing(conn: sa.Connection, d: SqlDialect, nodes: _Nodes, ids: list[Any]) -> None:
+    """Add stored entities (raw ids) to ``nodes`` with every edge of theirs (they are to be recomputed)."""
+    added: dict[Any, tuple[str, str]] = {}
     for chunk in _chunks(ids):
         stmt = sa.select(_raw(entities.c.id), entities.c.kind, entities.c.project).where(
             d.in_list(entities.c.id, chunk)
         )
         for raw, kind, project in conn.execute(stmt):
-            added[d.id_of(raw)] = _Node(kind, project)
-    _attach_edges(conn, d, added, list(added))
-    nodes.update(added)
+            added[raw] = (kind, project)
+    nodes.meta.update(added)
+    _attach_edges(conn, d, nodes, list(added))
 
 
-def _attach_edges(
-    conn: sa.Connection, d: SqlDialect, nodes: dict[uuid.UUID, _Node], ids: list[uuid.UUID] | None
-) -> None:
-    """Every stored edge touching ``nodes`` that facts depend on (all edges when ``ids`` is None)."""
+def _attach_edges(conn: sa.Connection, d: SqlDialect, nodes: _Nodes, ids: list[Any] | None) -> None:
+    """Every stored edge touching ``ids`` (raw ids of ``nodes``) that facts depend on (all edges of
+    every node when ``ids`` is None)."""
     wanted = sorted(_OWN | _MATERIAL.keys())
     cols = (_raw(edges.c.src), edges.c.relation, _raw(edges.c.dst))
     statements = []
     if ids is None:
         statements.append(sa.select(*cols).where(edges.c.relation.in_(wanted)).order_by(edges.c.seq))
+        attach: Collection[Any] = nodes.meta.keys()
     else:
         for chunk in _chunks(ids):
             by_src = sa.select(*cols).where(edges.c.relation.in_(wanted), d.in_list(edges.c.src, chunk))
@@ -184,43 +200,58 @@ def _attach_edges(
             statements.append(
                 sa.select(*cols).where(edges.c.relation.in_(sorted(_AT_SRC)), d.in_list(edges.c.dst, chunk))
             )
+        attach = set(ids)
     for stmt in statements:
-        for raw_src, rel, raw_dst in conn.execute(stmt):
-            src, dst = d.id_of(raw_src), d.id_of(raw_dst)
-            if (node := nodes.get(src)) is not None:
-                node.add_edge(src, src, rel, dst)
-            if dst != src and (node := nodes.get(dst)) is not None and (ids is None or rel in _AT_SRC):
-                node.add_edge(dst, src, rel, dst)
+        for src, rel, dst in conn.execute(stmt):
+            if src in attach:
+                nodes.add_edge(src, src, rel, dst)
+            if dst != src and dst in attach and (ids is None or rel in _AT_SRC):
+                nodes.add_edge(dst, src, rel, dst)
 
 
-def _compute(
-    conn: sa.Connection, d: SqlDialect, nodes: dict[uuid.UUID, _Node]
-) -> dict[uuid.UUID, tuple[FactSet, FactSet, int]]:
+def _compute(conn: sa.Connection, d: SqlDialect, nodes: _Nodes) -> dict[Any, tuple[FactSet, FactSet, int]]:
     """Facts and own facts of every node, from their upstream neighbours (stored ones read here)."""
     outside = _stored_neighbours(conn, d, nodes)
-    deps: dict[uuid.UUID, list[uuid.UUID]] = {}
-    fixed: dict[uuid.UUID, list[FactSet]] = {}
-    for eid, node in nodes.items():
+    meta = nodes.meta
+    deps: dict[Any, list[Any]] = {}  # a node's upstream neighbours computed here (those with any)
+    fixed: dict[Any, list[FactSet]] = {}  # the facts of its stored upstream neighbours (those with any)
+    for eid, ups in nodes.ups.items():
+        project = meta[eid][1]
         inner, outer = [], []
-        for up in node.ups:
-            if up in nodes:
-                if nodes[up].project == node.project:
+        for up in ups:
+            if (found := meta.get(up)) is not None:
+                if found[1] == project:
                     inner.append(up)
-            else:
-                found = outside.get(up)
-                if found is not None and found[0] == node.project:
-                    outer.append(found[1])
-        deps[eid] = inner
-        fixed[eid] = outer
+            elif (stored := outside.get(up)) is not None and stored[0] == project:
+                outer.append(stored[1])
+        if inner:
+            deps[eid] = inner
+        if outer:
+            fixed[eid] = outer
     interned: dict[FactSet, FactSet] = {_EMPTY: _EMPTY}
-    own = {eid: _intern(interned, node.own_facts(eid)) for eid, node in nodes.items()}
-    facts: dict[uuid.UUID, FactSet] = {}
+    own: dict[Any, FactSet] = {}
+    own_of, made, licensed = nodes.own, nodes.made, nodes.licensed
+    for eid, (kind, _) in meta.items():
+        held = own_of.get(eid)
+        if kind in _SOURCE_KINDS and eid not in made and eid not in licensed:
+            # Its own ungoverned fact makes the set unlike any other node's own: nothing to intern.
+            own[eid] = frozenset((*held, (UNGOVERNED, eid))) if held else frozenset(((UNGOVERNED, eid),))
+        else:
+            own[eid] = _intern(interned, frozenset(held)) if held else _EMPTY
+    # Nodes without an upstream neighbour computed here first (most of a bulk load), then the others
+    # in dependency order.
+    facts: dict[Any, FactSet] = {}
+    for eid, base in own.items():
+        if eid not in deps:
+            held_up = fixed.get(eid)
+            facts[eid] = _union(interned, base, held_up, []) if held_up else base
     order, cyclic = _order(deps)
     for eid in order:
-        facts[eid] = _union(interned, own[eid], fixed[eid], [facts[u] for u in deps[eid]])
+        facts[eid] = _union(interned, own[eid], fixed.get(eid, []), [facts[u] for u in deps[eid]])
     if cyclic:  # on or behind a cycle of material edges: the least fixpoint, which is reachability
         for eid in cyclic:
-            facts[eid] = _union(interned, own[eid], fixed[eid], [facts[u] for u in deps[eid] if u in facts])
+            inner = [facts[u] for u in deps[eid] if u in facts]
+            facts[eid] = _union(interned, own[eid], fixed.get(eid, []), inner)
         changed = True
         while changed:
             changed = False
@@ -228,26 +259,27 @@ def _compute(
                 new = _union(interned, facts[eid], [], [facts[u] for u in deps[eid]])
                 if new != facts[eid]:
                     facts[eid], changed = new, True
-    return {eid: (facts[eid], own[eid], len(set(deps[eid])) + len(fixed[eid])) for eid in nodes}
+    return {
+        eid: (facts[eid], base, len(set(deps.get(eid, ()))) + len(fixed.get(eid, ())))
+        for eid, base in own.items()
+    }
 
 
-def _stored_neighbours(
-    conn: sa.Connection, d: SqlDialect, nodes: dict[uuid.UUID, _Node]
-) -> dict[uuid.UUID, tuple[str, FactSet]]:
+def _stored_neighbours(conn: sa.Connection, d: SqlDialect, nodes: _Nodes) -> dict[Any, tuple[str, FactSet]]:
     """The project and facts of every upstream neighbour not being recomputed. One without facts (a
     store whose index was never built) is recomputed with the others instead."""
-    wanted = list({up for node in nodes.values() for up in node.ups if up not in nodes})
+    meta = nodes.meta
+    # In key order: the lookups then walk the indexes in order (a third cheaper than at random).
+    wanted = sorted({up for ups in nodes.ups.values() for up in ups if up not in meta})
     if not wanted:
         return {}
-    rows: dict[uuid.UUID, tuple[str, str | None]] = {}
+    rows: dict[Any, tuple[str, str | None]] = {}
+    # SQL text with the ids as one driver-ready list: a bulk load asks for a hundred thousand.
+    sql = "SELECT e.id, e.project, u.facts FROM entities e LEFT JOIN upstream_facts u ON u.entity = e.id"
+    sql += f" WHERE {d.raw_in('e.id')}"
     for chunk in _chunks(wanted):
-        stmt = (
-            sa.select(_raw(entities.c.id), entities.c.project, upstream_facts.c.facts)
-            .select_from(entities.outerjoin(upstream_facts, upstream_facts.c.entity == entities.c.id))
-            .where(d.in_list(entities.c.id, chunk))
-        )
-        for raw, project, facts_digest in conn.execute(stmt):
-            rows[d.id_of(raw)] = (project, facts_digest)
+        for raw, project, facts_digest in conn.exec_driver_sql(sql, (d.raw_list(chunk),)).all():
+            rows[raw] = (project, facts_digest)
     missing = [eid for eid, (_, dg) in rows.items() if dg is None]
     if missing:
         _load_existing(conn, d, nodes, missing)
@@ -256,13 +288,16 @@ def _stored_neighbours(
     return {eid: (project, sets.get(dg, _EMPTY)) for eid, (project, dg) in rows.items() if dg is not None}
 
 
-def _order(deps: dict[uuid.UUID, list[uuid.UUID]]) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
-    """A dependency order of the nodes (Kahn) and, apart, those on or behind a cycle."""
-    waiting = {eid: len(ups) for eid, ups in deps.items()}
-    users: dict[uuid.UUID, list[uuid.UUID]] = {}
+def _order(deps: dict[Any, list[Any]]) -> tuple[list[Any], list[Any]]:
+    """A dependency order of the nodes of ``deps`` (Kahn; an upstream neighbour that is not in ``deps``
+    counts as done) and, apart, those on or behind a cycle."""
+    waiting = {eid: 0 for eid in deps}
+    users: dict[Any, list[Any]] = {}
     for eid, ups in deps.items():
         for up in ups:
-            users.setdefault(up, []).append(eid)
+            if up in waiting:
+                waiting[eid] += 1
+                users.setdefault(up, []).append(eid)
     ready = deque(eid for eid, n in waiting.items() if n == 0)
     order = []
     while ready:
@@ -296,9 +331,7 @@ def _intern(interned: dict[FactSet, FactSet], facts: FactSet) -> FactSet:
     return interned.setdefault(facts, facts)
 
 
-def _write(
-    conn: sa.Connection, d: SqlDialect, computed: dict[uuid.UUID, tuple[FactSet, FactSet, int]]
-) -> None:
+def _write(conn: sa.Connection, d: SqlDialect, computed: dict[Any, tuple[FactSet, FactSet, int]]) -> None:
     if not computed:
         return
     digests: dict[FactSet, str] = {}
@@ -309,25 +342,20 @@ def _write(
             found = digests[facts] = digest(facts)
         return found
 
-    rows = [(d.raw_id(eid), address(facts), address(own), ups) for eid, (facts, own, ups) in computed.items()]
+    rows = [(eid, address(facts), address(own), ups) for eid, (facts, own, ups) in computed.items()]
     stored = _stored_digests(conn, d, [dg for facts, dg in digests.items() if facts])
     set_rows = [
-        (dg, d.raw_id(ref), role)
+        (dg, ref, role)
         for facts, dg in digests.items()
         if facts and dg not in stored
         for role, ref in sorted(facts)
     ]
-    p = d.placeholder  # the driver's placeholder; no value is ever formatted into the SQL
-    if set_rows:
-        sql = f"INSERT INTO fact_sets (digest, ref, role) VALUES ({p}, {p}, {p}) ON CONFLICT DO NOTHING"  # noqa: S608
-        for chunk in _chunks(set_rows):
-            conn.exec_driver_sql(sql, chunk)
-    sql = (
-        f"INSERT INTO upstream_facts (entity, facts, own, ups) VALUES ({p}, {p}, {p}, {p}) "  # noqa: S608
-        "ON CONFLICT (entity) DO UPDATE SET facts = excluded.facts, own = excluded.own, ups = excluded.ups"
-    )
+    for chunk in _chunks(set_rows):
+        d.upsert(conn, fact_sets, ("digest", "ref", "role"), chunk)
     for chunk in _chunks(rows):
-        conn.exec_driver_sql(sql, chunk)
+        d.upsert(
+            conn, upstream_facts, ("entity", "facts", "own", "ups"), chunk, update=("facts", "own", "ups")
+        )
 
 
 def _stored_digests(conn: sa.Connection, d: SqlDialect, wanted: list[str]) -> set[str]:
@@ -340,14 +368,14 @@ def _stored_digests(conn: sa.Connection, d: SqlDialect, wanted: list[str]) -> se
 
 # -- reading -----------------------------------------------------------------------------------------
 def read_sets(conn: sa.Connection, d: SqlDialect, wanted: Collection[str]) -> dict[str, FactSet]:
-    """The fact sets of these digests (a digest with no rows is the empty set)."""
+    """The fact sets of these digests (a digest with no rows is the empty set), with raw ids."""
     found: dict[str, set[Fact]] = {}
     for chunk in _chunks(list(wanted)):
         stmt = sa.select(fact_sets.c.digest, fact_sets.c.role, _raw(fact_sets.c.ref)).where(
             d.in_list(fact_sets.c.digest, chunk)
         )
         for dg, role, raw in conn.execute(stmt):
-            found.setdefault(dg, set()).add((role, d.id_of(raw)))
+            found.setdefault(dg, set()).add((role, raw))
     return {dg: frozenset(found.get(dg, ())) for dg in wanted}
 
 
@@ -361,13 +389,13 @@ def upstream_of(conn: sa.Connection, d: SqlDialect, ids: Iterable[EntityId]) -> 
         for raw, dg in conn.execute(stmt):
             rows[EntityId(d.id_of(raw))] = dg
     sets = read_sets(conn, d, set(rows.values()))
-    return {eid: as_upstream(sets[dg]) for eid, dg in rows.items()}
+    return {eid: as_upstream(d, sets[dg]) for eid, dg in rows.items()}
 
 
-def as_upstream(facts: Iterable[Fact]) -> UpstreamFacts:
+def as_upstream(d: SqlDialect, facts: Iterable[Fact]) -> UpstreamFacts:
     by_role: dict[str, set[EntityId]] = {LICENSE: set(), TALENT: set(), UNGOVERNED: set()}
     for role, ref in facts:
-        by_role[role].add(EntityId(ref))
+        by_role[role].add(EntityId(d.id_of(ref)))
     return UpstreamFacts(
         licenses=frozenset(by_role[LICENSE]),
         talents=frozenset(by_role[TALENT]),

@@ -20,12 +20,19 @@ cannot deadlock on each other's half of a batch (a deadlock, should one happen, 
 it commits: a recursive query from each new edge's ancestor looks for the edge's source. Edges whose
 source has no descendant at all (the usual case: a new asset derived from existing ones) cannot close a
 cycle and are not walked.
+
+Ids travel as the driver takes them (:meth:`SqlDialect.raw_id`: 32 hex digits on SQLite), converted
+once each: a bulk load names an entity in many edges, and the duplicate checks, the redirects and the
+fact maintenance (:mod:`rmtc.store.sql.facts`) key their sets and mappings by these ids, where a text's
+hash is computed in C (a ``uuid.UUID`` hashes in Python).
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -37,25 +44,70 @@ from rmtc.core.kinds import Kind, Relation
 from rmtc.errors import Conflict, InvalidInput
 from rmtc.store.sql import codec, facts
 from rmtc.store.sql.audit import audit_row
-from rmtc.store.sql.dialect import SqlDialect
+from rmtc.store.sql.dialect import SqlDialect, dumps
 from rmtc.store.sql.entities import require_entities
 from rmtc.store.sql.runs import flatten_params, status_row, upsert_statuses
 from rmtc.store.sql.schema import audit, edges, entities, run_params
 from rmtc.store.types import Edge, WriteBatch, WriteResult
 
+_ENTITY_ORDER = ("project", "kind", "key", "id")
+_RUN = Kind.RUN.value
+_EDGE_COLUMNS = ("src", "relation", "dst", "attrs", "created_at", "created_by")
+_EDGE_KEY = ("src", "relation", "dst")
+
 
 def write_batch(conn: sa.Connection, d: SqlDialect, batch: WriteBatch) -> WriteResult:
+    with _collector_paused(len(batch.entities) + len(batch.edges)):
+        return _write_batch(conn, d, batch)
+
+
+#: From this many entities and edges on, a batch is written with the cyclic garbage collector paused.
+_PAUSE_GC_ROWS = 10_000
+
+
+@contextlib.contextmanager
+def _collector_paused(rows: int) -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a large batch is written.
+
+    A bulk load's batch allocates millions of rows, keys and sets that all live until it is written;
+    each allocation wave triggers collections that walk every live object (the batch's and the
+    application's) and free nothing: about a tenth of the write time of a bulk load. The little
+    cyclic garbage a write makes (a refused batch's traceback) waits for the next collection: the
+    collector is resumed as soon as the batch is written or refused. One the application paused
+    itself stays paused.
+    """
+    if rows < _PAUSE_GC_ROWS or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _write_batch(conn: sa.Connection, d: SqlDialect, batch: WriteBatch) -> WriteResult:
     batch_entities = list(batch.entities)
     rows = [codec.entity_row(e) for e in batch_entities]
     _refuse_reused_ids(rows)
-    inserted = _insert_entities(conn, d, rows)
-    stored, redirect = _resolve(conn, d, batch_entities, rows, inserted)
-    _insert_run_params(conn, [e for e in batch_entities if e.kind is Kind.RUN and e.id in inserted])
-    known = {e.id for e in stored}
-    new_edges = _insert_edges(conn, d, batch, redirect, known)
+    raw_ids, inserted = _insert_entities(conn, d, rows)
+    stored, redirect = _resolve(conn, d, batch_entities, rows, raw_ids, inserted)
+    _insert_run_params(
+        conn,
+        [
+            e
+            for e, row, raw in zip(batch_entities, rows, raw_ids, strict=True)
+            if row["kind"] == _RUN and raw in inserted
+        ],
+    )
+    raw_redirect = {d.raw_id(old): d.raw_id(new) for old, new in redirect.items()}
+    known = {raw_redirect.get(raw, raw) for raw in raw_ids} if raw_redirect else set(raw_ids)
+    new_edges = _insert_edges(conn, d, batch.edges, raw_redirect, known)
     _insert_audit(conn, batch, redirect)
-    _upsert_statuses(conn, d, batch, redirect, known)
-    created = {e.id: (e.kind.value, e.project) for e in batch_entities if e.id in inserted}
+    _upsert_statuses(conn, d, batch, redirect, stored)
+    created = {
+        raw: (row["kind"], row["project"]) for row, raw in zip(rows, raw_ids, strict=True) if raw in inserted
+    }
     facts.refresh(conn, d, created, new_edges)
     return WriteResult(entities=stored, created=len(inserted), edges_created=len(new_edges))
 
@@ -71,11 +123,17 @@ def _refuse_reused_ids(rows: list[dict[str, Any]]) -> None:
             )
 
 
-def _insert_entities(conn: sa.Connection, d: SqlDialect, rows: list[dict[str, Any]]) -> set[EntityId]:
+def _insert_entities(
+    conn: sa.Connection, d: SqlDialect, rows: list[dict[str, Any]]
+) -> tuple[list[Any], set[Any]]:
+    """The raw id of every row, and those of the rows inserted."""
     if not rows:
-        return set()
-    order = ("project", "kind", "key", "id")
-    return {EntityId(i) for i in d.insert_new_in_order(conn, entities, rows, "id", order)}
+        return [], set()
+    columns = list(rows[0])
+    values = d.driver_rows(entities, columns, rows)
+    at = columns.index("id")
+    raw_ids = [v[at] for v in values]
+    return raw_ids, set(d.insert_new_in_order(conn, entities, columns, values, "id", _ENTITY_ORDER))
 
 
 def _resolve(
@@ -83,10 +141,11 @@ def _resolve(
     d: SqlDialect,
     batch: list[Entity],
     rows: list[dict[str, Any]],
-    inserted: set[EntityId],
+    raw_ids: list[Any],
+    inserted: set[Any],
 ) -> tuple[list[Entity], dict[EntityId, EntityId]]:
     """The stored entity standing for each batch entity, and batch id -> stored id where they differ."""
-    pending = [i for i, row in enumerate(rows) if row["id"] not in inserted]
+    pending = [i for i, raw in enumerate(raw_ids) if raw not in inserted]
     if not pending:
         return batch, {}
     by_key = _stored_by_key(conn, d, [rows[i] for i in pending if rows[i]["key"] is not None])
@@ -168,62 +227,87 @@ def _insert_run_params(conn: sa.Connection, runs: list[Entity]) -> None:
 
 
 def _insert_edges(
-    conn: sa.Connection, d: SqlDialect, batch: WriteBatch, redirect: dict[EntityId, EntityId], known: set[Any]
+    conn: sa.Connection, d: SqlDialect, batch_edges: Sequence[Edge], redirect: dict[Any, Any], known: set[Any]
 ) -> list[tuple[Any, str, Any]]:
-    """Insert the batch's edges; the (src, relation, dst) of those the store did not hold yet."""
-    if not batch.edges:
+    """Insert the batch's edges; the (src, relation, dst) of those the store did not hold yet, with
+    raw ids (``redirect`` and ``known`` are by raw id too)."""
+    if not batch_edges:
         return []
-    rows = _edge_rows(batch.edges, redirect)
-    require_entities(conn, d, {i for k in rows for i in (k[0], k[2])} - known, "an edge")
-    new = d.insert_new_in_order(conn, edges, list(rows.values()), "seq", ("src", "relation", "dst"))
-    derived = [k for k in rows if k[1] == Relation.DERIVED_FROM.value]
+    rows = _edge_rows(d, batch_edges, redirect)
+    named = {k[0] for k in rows}
+    named.update(k[2] for k in rows)
+    _require_entities(conn, d, named - known)
+    new = d.insert_new_in_order(conn, edges, _EDGE_COLUMNS, list(rows.values()), "seq", _EDGE_KEY)
+    derived = [k for k in rows if k[1] == _DERIVED_FROM]
     if derived and new:
         _refuse_cycles(conn, d, new, derived)
     if len(new) == len(rows):
         return list(rows)
     inserted = conn.execute(
-        sa.select(edges.c.src, edges.c.relation, edges.c.dst).where(d.in_list(edges.c.seq, new))
+        sa.select(_raw(edges.c.src), edges.c.relation, _raw(edges.c.dst)).where(d.in_list(edges.c.seq, new))
     )
-    return [(r.src, r.relation, r.dst) for r in inserted]
+    return [(src, rel, dst) for src, rel, dst in inserted]
+
+
+def _require_entities(conn: sa.Connection, d: SqlDialect, raw_ids: set[Any]) -> None:
+    """:func:`~rmtc.store.sql.entities.require_entities` for raw ids: the count that nearly always
+    settles it is asked with them as they are; only a missing entity costs the conversion to UUIDs
+    (which the error names)."""
+    if not raw_ids:
+        return
+    sql = f"SELECT count(*) FROM entities WHERE {d.raw_in('id')}"  # noqa: S608 - no input in the text
+    if conn.exec_driver_sql(sql, (d.raw_list(raw_ids),)).scalar_one() != len(raw_ids):
+        require_entities(conn, d, {d.id_of(raw) for raw in raw_ids}, "an edge")
 
 
 #: A relation (member or its value) -> its value as plain text: Enum's ``.value`` is a Python-level
 #: descriptor, and a bulk load asks it millions of times.
 _RELATION_TEXT: dict[str, str] = {r.value: r.value for r in Relation}
+_DERIVED_FROM = Relation.DERIVED_FROM.value
 
 
 def _edge_rows(
-    batch_edges: Sequence[Edge], redirect: dict[EntityId, EntityId]
-) -> dict[tuple[Any, str, Any], dict[str, Any]]:
-    """The batch's edges as rows by (src, relation, dst), the first of duplicates kept, ids redirected
-    to the stored entities. Millions of edges pass here in a bulk load, so the common cases (UUID ids,
-    ``Relation`` members, a batch sharing one timestamp) skip the general conversions."""
-    rows: dict[tuple[Any, str, Any], dict[str, Any]] = {}
-    checked: datetime | None = None
+    d: SqlDialect, batch_edges: Sequence[Edge], redirect: dict[Any, Any]
+) -> dict[tuple[Any, str, Any], tuple[Any, ...]]:
+    """The batch's edges as driver-ready rows of :data:`_EDGE_COLUMNS` by (src, relation, dst), the
+    first of duplicates kept, ids redirected to the stored entities. Millions of edges pass here in a
+    bulk load, so the common cases (UUID ids, ``Relation`` members, a batch sharing one timestamp) skip
+    the general conversions, and each id and time is converted once."""
+    raw_id, raw_time, now, uuid_type = d.raw_id, d.raw_time, codec.now, uuid.UUID
+    raws: dict[int, Any] = {}  # UUID.int (hashed in C) -> raw id
+    rows: dict[tuple[Any, str, Any], tuple[Any, ...]] = {}
+    last: datetime | None = None
+    last_raw: Any = None
     for edge in batch_edges:
         src, dst, rel, at = edge.src, edge.dst, edge.relation, edge.created_at
-        if type(src) is not uuid.UUID:
+        if type(src) is not uuid_type:
             src = codec.as_id(src, "edge source")
-        if type(dst) is not uuid.UUID:
+        if type(dst) is not uuid_type:
             dst = codec.as_id(dst, "edge target")
+        s = raws.get(src.int)
+        if s is None:
+            s = raws[src.int] = raw_id(src)
+        t = raws.get(dst.int)
+        if t is None:
+            t = raws[dst.int] = raw_id(dst)
         if redirect:
-            src, dst = redirect.get(src, src), redirect.get(dst, dst)
+            s, t = redirect.get(s, s), redirect.get(t, t)
         text = _RELATION_TEXT.get(rel) if isinstance(rel, str) else None
-        rel = text if text is not None else codec.relation(rel).value
+        relation = text if text is not None else codec.relation(rel).value
         if at is None:
-            at = codec.now()
-        elif at is not checked:
-            checked = codec.aware(at, "edge created_at")
-        key = (src, rel, dst)
+            at_raw = raw_time(now())
+        elif at is not last:
+            last, last_raw = at, raw_time(codec.aware(at, "edge created_at"))
+            at_raw = last_raw
+        else:
+            at_raw = last_raw
+        key = (s, relation, t)
         if key not in rows:
-            rows[key] = {
-                "src": src,
-                "relation": rel,
-                "dst": dst,
-                "attrs": dict(edge.attrs),
-                "created_at": at,
-                "created_by": edge.created_by,
-            }
+            attrs = edge.attrs
+            if type(attrs) is not dict:
+                attrs = dict(attrs)
+            attrs_text = dumps(attrs) if attrs else "{}"
+            rows[key] = (s, relation, t, attrs_text, at_raw, edge.created_by)
     return rows
 
 
@@ -232,7 +316,7 @@ def _refuse_cycles(
 ) -> None:
     for src, _, dst in derived:
         if src == dst:
-            raise _cycle(src, dst)
+            raise _cycle(d, src, dst)
     rel = Relation.DERIVED_FROM.value
     srcs = {k[0] for k in derived}
     # Only a source that something is derived from can be reached again.
@@ -244,13 +328,13 @@ def _refuse_cycles(
     }
     if not with_descendants:
         return
-    seeds = sa.select(edges.c.src.label("origin"), edges.c.dst.label("node")).where(
+    seeds = sa.select(_raw(edges.c.src).label("origin"), _raw(edges.c.dst).label("node")).where(
         d.in_list(edges.c.seq, new_seqs), edges.c.relation == rel, d.in_list(edges.c.src, with_descendants)
     )
     walk = seeds.cte("ancestry", recursive=True)
     up = edges.alias("up")
     walk = walk.union(
-        sa.select(walk.c.origin, up.c.dst)
+        sa.select(walk.c.origin, _raw(up.c.dst))
         .select_from(walk.join(up, up.c.src == walk.c.node))
         .where(up.c.relation == rel)
     )
@@ -258,10 +342,11 @@ def _refuse_cycles(
     if hit is not None:
         origin = hit[0]
         dst = next(k[2] for k in derived if k[0] == origin)
-        raise _cycle(origin, dst)
+        raise _cycle(d, origin, dst)
 
 
-def _cycle(src: Any, dst: Any) -> Conflict:
+def _cycle(d: SqlDialect, raw_src: Any, raw_dst: Any) -> Conflict:
+    src, dst = d.id_of(raw_src), d.id_of(raw_dst)
     return Conflict(
         f"{src} derived_from {dst} would make a derived_from cycle",
         hint="derived_from points from a derived entity to its ancestors; an ancestor cannot derive "
@@ -277,13 +362,23 @@ def _insert_audit(conn: sa.Connection, batch: WriteBatch, redirect: dict[EntityI
 
 
 def _upsert_statuses(
-    conn: sa.Connection, d: SqlDialect, batch: WriteBatch, redirect: dict[EntityId, EntityId], known: set[Any]
+    conn: sa.Connection,
+    d: SqlDialect,
+    batch: WriteBatch,
+    redirect: dict[EntityId, EntityId],
+    stored: list[Entity],
 ) -> None:
     if not batch.statuses:
         return
+    known = {e.id for e in stored}
     rows: dict[Any, dict[str, Any]] = {}
     for status in batch.statuses:
         run = codec.as_id(status.run, "run")
         rows[redirect.get(run, run)] = status_row(status, redirect.get(run, run))
     require_entities(conn, d, set(rows) - known, "a run status")
     upsert_statuses(conn, d, list(rows.values()))
+
+
+def _raw(column: Any) -> Any:
+    """A column as the driver gives it (raw ids, comparable with those of the batch)."""
+    return sa.type_coerce(column, sa.types.NullType())
