@@ -110,8 +110,9 @@ def section(doc: dict[str, Any], findings: Path | None = FINDINGS) -> str:
     lines += [
         "",
         "Each question asked once per sample (random samples, seeded; 3 untimed warm-up questions of each "
-        "kind first), by id through the public API in one process per backend, after the build (a warm "
-        "page cache). The networkx side answers by the same rules (material edges, evidence paths, the "
+        "kind first), by id through the public API in one process per backend, right after that backend's "
+        "build (its pages in the page cache, as a store in use keeps them). The networkx side answers by "
+        "the same rules (material edges, evidence paths, the "
         "rights algebra of `rmtc.core.rights`, the revoker's grouping and plan) over a `DiGraph` holding "
         f"every node's kind and every edge's relation. Peak RSS of the question processes: {rss}; "
         f"networkx {nx['maxrss_mb']:,.0f} MB ({nx['rss_after_load_mb']:,.0f} MB with the graph loaded).",

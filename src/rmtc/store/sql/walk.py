@@ -250,7 +250,9 @@ class _Walk:
             near_id = ids.get(near)
             if near_id is None:
                 near_id = ids[near] = EntityId(codec.uuid_of(near))
-            far_id = ids[far] = EntityId(codec.uuid_of(far))  # each entity is reached once
+            node = nodes.get(far)
+            # Each entity is reached once; its decoded row has its id already.
+            far_id = ids[far] = node.id if node is not None else EntityId(codec.uuid_of(far))
             created = times.get(at)
             if created is None:
                 created = times[at] = d.time_of(at)
@@ -259,7 +261,7 @@ class _Walk:
                 edge = Edge(far_id, relation, near_id, attrs, created, by)
             else:
                 edge = Edge(near_id, relation, far_id, attrs, created, by)
-            out.append(WalkStep(far_id, depth, edge, nodes.get(far)))
+            out.append(WalkStep(far_id, depth, edge, node))
         return out
 
 
