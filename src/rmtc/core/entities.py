@@ -29,6 +29,12 @@ from rmtc.errors import InvalidInput
 Json = dict[str, Any]
 
 
+def label_of(kind: Kind, name: str, version: int | None) -> str:
+    """``kind:name[@version]``: how people refer to an entity, from what names it."""
+    suffix = f"@{version}" if version is not None else ""
+    return f"{kind.value}:{name}{suffix}"
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Entity:
     """Base of every entity. ``key`` is its natural identity within a project and kind, if it has one:
@@ -58,8 +64,7 @@ class Entity:
     @property
     def label(self) -> str:
         """How people refer to it: ``kind:name[@version]``."""
-        suffix = f"@{self.version}" if self.version is not None else ""
-        return f"{self.KIND.value}:{self.name}{suffix}"
+        return label_of(self.KIND, self.name, self.version)
 
     def to_json(self) -> Json:
         """A JSON-ready dict: ``id`` and ``kind`` first, then every field."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
-from rmtc.core.entities import Entity
+from rmtc.core.entities import Entity, label_of
 from rmtc.core.ids import EntityId
 from rmtc.core.kinds import Kind, Relation
 
@@ -229,8 +229,7 @@ class EntityRef:
     @property
     def label(self) -> str:
         """``kind:name[@version]``, as :attr:`rmtc.core.entities.Entity.label`."""
-        suffix = f"@{self.version}" if self.version is not None else ""
-        return f"{self.kind.value}:{self.name}{suffix}"
+        return label_of(self.kind, self.name, self.version)
 
 
 @dataclass(frozen=True, slots=True)

@@ -116,6 +116,12 @@ RAW_ENTITY_COLUMNS = (
 )
 
 
+def literals(values: Iterable[str]) -> str:
+    """Closed-vocabulary names (relations, kinds) as a SQL list of literals, sorted. Only for names
+    the code itself defines: no value from input is ever formatted into SQL."""
+    return ", ".join(f"'{v}'" for v in sorted(values))
+
+
 def raw_json(column: str) -> str:
     """A JSON column as text in a raw select, on both backends. psycopg would otherwise parse every
     ``jsonb`` value itself (bytes, with an encoding check each): a trace reads thousands, mostly the

@@ -539,23 +539,10 @@ class PostgresDialect(SqlDialect):
         rows: list[tuple[Any, ...]],
         returning: str,
     ) -> list[Any]:
-        # One array parameter per column, unnested server-side: a short statement whatever the batch
-        # size (a multi-row VALUES list of 500 rows costs more to build and parse than to execute).
-        arrays, selects, params = [], [], []
-        for i, name in enumerate(columns):
-            sql_type, cast = _pg_array_type(table.c[name].type)
-            arrays.append([row[i] for row in rows])
-            selects.append(f"t.{name}::{cast}" if cast else f"t.{name}")
-            params.append(f"%b::{sql_type}[]")
-        names = ", ".join(columns)  # table and column names come from the schema, never from input
-        sql = f"INSERT INTO {table.name} ({names}) SELECT {', '.join(selects)} "
-        sql += f"FROM unnest({', '.join(params)}) AS t({names}) ON CONFLICT DO NOTHING RETURNING {returning}"
-        driver = conn.connection.driver_connection
-        assert driver is not None
-        # Binary parameters: psycopg's C dumpers, instead of quoting every array element as text.
-        with driver.cursor() as cur:
-            cur.execute(sql.encode(), arrays)
-            return [row[0] for row in cur.fetchall()]
+        found = self._insert_unnested(
+            conn, table, columns, rows, f"ON CONFLICT DO NOTHING RETURNING {returning}"
+        )
+        return [row[0] for row in found]
 
     def upsert(
         self,
@@ -565,10 +552,22 @@ class PostgresDialect(SqlDialect):
         rows: Sequence[tuple[Any, ...]],
         update: Sequence[str] = (),
     ) -> None:
-        # One statement of array parameters, as insert_new: an executemany is one statement per row
-        # on PostgreSQL (a hundred thousand round trips through the server per bulk batch).
-        if not rows:
-            return
+        # As insert_new: an executemany is one statement per row on PostgreSQL.
+        if rows:
+            self._insert_unnested(conn, table, columns, rows, _on_conflict(table, update))
+
+    def _insert_unnested(
+        self,
+        conn: sa.Connection,
+        table: sa.Table,
+        columns: Sequence[str],
+        rows: Sequence[tuple[Any, ...]],
+        tail: str,
+    ) -> list[tuple[Any, ...]]:
+        """``INSERT ... SELECT FROM unnest(...)`` of the rows, one array parameter per column, then
+        ``tail`` (the conflict clause, any RETURNING); the rows it returns. A short statement whatever
+        the batch size (a multi-row VALUES list of 500 rows costs more to build and parse than to
+        execute), and binary parameters: psycopg's C dumpers, instead of quoting every element."""
         arrays, selects, params = [], [], []
         for i, name in enumerate(columns):
             sql_type, cast = _pg_array_type(table.c[name].type)
@@ -577,12 +576,13 @@ class PostgresDialect(SqlDialect):
             params.append(f"%b::{sql_type}[]")
         names = ", ".join(columns)  # table and column names come from the schema, never from input
         sql = f"INSERT INTO {table.name} ({names}) SELECT {', '.join(selects)} "
-        sql += f"FROM unnest({', '.join(params)}) AS t({names}) " + _on_conflict(table, update)
+        sql += f"FROM unnest({', '.join(params)}) AS t({names}) {tail}"
         driver = conn.connection.driver_connection
         assert driver is not None
         try:
             with driver.cursor() as cur:
                 cur.execute(sql.encode(), arrays)
+                return cur.fetchall() if cur.description is not None else []
         except driver.Error as exc:  # as SQLAlchemy would raise it: the store translates and retries
             raise sa.exc.DBAPIError.instance(sql, None, exc, type(driver).Error) from exc
 

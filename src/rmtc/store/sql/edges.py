@@ -42,7 +42,7 @@ def find_edges(
     if relations is not None:
         # Closed-vocabulary spellings (checked by codec.relation), safe as literals.
         names = _relations(relations)
-        where.append(f"relation IN ({', '.join(repr(n) for n in names)})" if names else "1 = 0")
+        where.append(f"relation IN ({codec.literals(names)})" if names else "1 = 0")
     sql = _SELECT + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY seq"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"

@@ -307,20 +307,16 @@ def _relations_sql(relations: frozenset[str]) -> str:
     if not others:
         return ""
     if len(others) < len(relations):
-        return f"e.relation NOT IN ({_names(others)})"
-    return f"e.relation IN ({_names(relations)})"
+        return f"e.relation NOT IN ({codec.literals(others)})"
+    return f"e.relation IN ({codec.literals(relations)})"
 
 
 def _kinds_sql(through: Mapping[str, frozenset[str]], relations: frozenset[str]) -> str | None:
     """The ``through`` condition on the downstream end ``k`` for the relations of one leg, or ``None``
     when none of them can be followed."""
     options = [
-        f"(e.relation = '{rel}' AND k.kind IN ({_names(kinds)}))"
+        f"(e.relation = '{rel}' AND k.kind IN ({codec.literals(kinds)}))"
         for rel, kinds in sorted(through.items())
         if rel in relations and kinds
     ]
     return f"({' OR '.join(options)})" if options else None
-
-
-def _names(values: Collection[str]) -> str:
-    return ", ".join(f"'{v}'" for v in sorted(values))
