@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from rmtc.core.entities import Entity, from_record, to_record
+from rmtc.core.entities import Entity, from_columns, from_record, to_record
 from rmtc.core.ids import EntityId
 from rmtc.core.kinds import Relation
 from rmtc.errors import InvalidInput
@@ -149,19 +149,20 @@ def raw_entities(d: SqlDialect, rows: Sequence[Sequence[Any]]) -> list[Entity]:
         created = times.get(at)
         if created is None:
             created = times[at] = d.time_of(at)
-        rec = {
-            "id": uuid_of(rid),
-            "kind": kind,
-            "name": name,
-            "project": project,
-            "version": version,
-            "content_hash": content_hash,
-            "created_at": created,
-            "created_by": by,
-            "fields": json_of(fields),
-            "attrs": json_of(attrs),
-        }
-        out.append(from_record(rec))
+        out.append(
+            from_columns(
+                kind,
+                EntityId(uuid_of(rid)),
+                name,
+                project,
+                version,
+                content_hash,
+                created,
+                by,
+                json_of(fields),
+                json_of(attrs),
+            )
+        )
     return out
 
 

@@ -20,9 +20,10 @@ previous level, one list parameter):
   discovers them in) and makes it the next frontier. Every entity is expanded once: the cost is linear
   in the edges explored, cycles end by themselves, and ``max_depth`` simply stops the levels.
 
-Only the edges that reached something are then read in full, once, at the end. With ``entities``, each
-level also returns the full row of every entity it reaches (the statement joins that row already, for
-the project), so a trace decodes its entities without a second read of each.
+Each entity a level reaches comes with the rest of its first edge's row (looked up by its seq, the
+primary key, in the same statement) and, with ``entities``, with its own row (joined already for the
+project check), so nothing is read a second time: a trace decodes its entities and edges from the
+level rows.
 
 A recursive CTE would be one statement, but it cannot give depths and first edges without expanding a
 node once per depth or path at which it is reached (rows differing in depth are distinct), so it had
@@ -43,14 +44,16 @@ its *downstream* end is of one of its relation's kinds (see :data:`rmtc.core.kin
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
+from rmtc.core.frozen import assembler
 from rmtc.core.ids import EntityId
 from rmtc.core.kinds import UPSTREAM_AT_SRC, Kind, Relation
 from rmtc.errors import InvalidInput
@@ -181,7 +184,6 @@ class _Walk:
         self.d = d
         self.plan = plan
         self.level_sql, self.legs = _level_sql(d, plan)
-        self.rows: dict[Any, Any] = {}  # far -> its entity row, when the plan reads entities
 
     def run(self, starts: list[EntityId]) -> list[WalkStep]:
         plan = self.plan
@@ -189,20 +191,15 @@ class _Walk:
         frontier = list(seen)
         if plan.project is not None:
             frontier = self._in_project(frontier)
-        reached: list[tuple[int, Any, Any, Any]] = []  # (depth, seq of the first edge, near, far)
+        reached: list[tuple[int, Any, Any]] = []  # (depth, near, the level's row of far)
         if frontier and self.legs:
             self.d.probe_indexes(self.conn)
         depth = 0
         while frontier and self.legs and (plan.max_depth is None or depth < plan.max_depth):
             depth += 1
-            firsts = self._firsts(frontier, seen)
-            nxt: list[Any] = []
-            for far, first in sorted(firsts.items(), key=itemgetter(1)):
-                position, seq = divmod(first, _SEQ_SPAN)
-                seen.add(far)
-                nxt.append(far)
-                reached.append((depth, seq, frontier[position], far))
-            frontier = nxt
+            found = self._level(frontier, seen)
+            reached.extend((depth, frontier[first // _SEQ_SPAN], row) for first, row in found)
+            frontier = [row[0] for _, row in found]
         return self._steps_of(reached)
 
     def _in_project(self, ids: list[Any]) -> list[Any]:
@@ -212,62 +209,77 @@ class _Walk:
         inside = {rid for rid, project in rows if project == self.plan.project}
         return [i for i in ids if i in inside]
 
-    def _firsts(self, frontier: list[Any], seen: set[Any]) -> dict[Any, int]:
-        """Every entity one step from ``frontier`` and not in ``seen`` -> its packed first edge."""
-        firsts: dict[Any, int] = {}
+    def _level(self, frontier: list[Any], seen: set[Any]) -> list[tuple[int, Any]]:
+        """Every entity one step from ``frontier`` and not in ``seen`` (added to it), as its packed
+        first edge and its level row, in the order breadth first reaches them.
+
+        Ids are hashed as few times as possible: PostgreSQL's are ``uuid.UUID``, whose hash is Python
+        code, and a trace meets thousands."""
+        found: list[tuple[int, Any]] = []
         tail = () if self.plan.project is None else (self.plan.project,)
         for start in range(0, len(frontier), _CHUNK):
             param = self.d.raw_list(frontier[start : start + _CHUNK])
-            rows = self.conn.exec_driver_sql(self.level_sql, (param,) * self.legs + tail).all()
+            rows = _rows(self.conn, self.level_sql, (param,) * self.legs + tail)
             offset = start * _SEQ_SPAN
             for row in rows:
-                far, first = row[0], row[1]
-                if far not in seen and far not in firsts:  # an earlier chunk's edge comes first
-                    firsts[far] = first + offset
-                    if self.plan.entities:
-                        self.rows[far] = row[2:]
-        return firsts
+                far = row[0]
+                if far not in seen:  # in an earlier chunk, it was reached by an earlier edge
+                    seen.add(far)
+                    found.append((row[1] + offset, row))
+        found.sort(key=itemgetter(0))
+        return found
 
-    def _steps_of(self, reached: list[tuple[int, Any, Any, Any]]) -> list[WalkStep]:
-        """The walk's answer: the edges that reached something, read in full, ids and times converted
-        once each."""
+    def _steps_of(self, reached: list[tuple[int, Any, Any]]) -> list[WalkStep]:
+        """The walk's answer from the level rows: each reached entity with the edge that first reached
+        it (and the entity, if asked for), ids and times converted once each."""
         if not reached:
             return []
         d, up = self.d, self.plan.up
-        attrs = codec.raw_json("attrs")
-        sql = f"SELECT seq, relation, {attrs}, created_at, created_by FROM edges WHERE {d.raw_in('seq')}"  # noqa: S608
-        rows = self.conn.exec_driver_sql(sql, (d.raw_list([r[1] for r in reached]),)).all()
-        rest = {row[0]: row for row in rows}
-        nodes: dict[Any, Any] = {}
+        nodes: Iterable[Any] = repeat(None)
         if self.plan.entities:
-            wanted = [self.rows[r[3]] for r in reached]
-            nodes = {r[3]: e for r, e in zip(reached, codec.raw_entities(d, wanted), strict=True)}
+            nodes = codec.raw_entities(d, [row[6:] for _, _, row in reached])
         ids: dict[Any, EntityId] = {}
         times: dict[Any, Any] = {}
         out: list[WalkStep] = []
-        for depth, seq, near, far in reached:
-            _, rel, attrs, at, by = rest[seq]
+        # Thousands of each per trace, from rows the store wrote: built without __init__.
+        new_edge, new_step = assembler(Edge), assembler(WalkStep)
+        uuid_of, time_of, json_of = codec.uuid_of, d.time_of, d.json_of
+        for (depth, near, row), node in zip(reached, nodes, strict=False):
+            far, _, rel, attrs, at, by = row[:6]
             near_id = ids.get(near)
             if near_id is None:
-                near_id = ids[near] = EntityId(codec.uuid_of(near))
-            node = nodes.get(far)
+                near_id = ids[near] = EntityId(uuid_of(near))
             # Each entity is reached once; its decoded row has its id already.
-            far_id = ids[far] = node.id if node is not None else EntityId(codec.uuid_of(far))
+            far_id = node.id if node is not None else EntityId(uuid_of(far))
             created = times.get(at)
             if created is None:
-                created = times[at] = d.time_of(at)
-            relation, attrs = _RELATIONS[rel], d.json_of(attrs) or {}
+                created = times[at] = time_of(at)
+            relation, attrs = _RELATIONS[rel], json_of(attrs) or {}
             if (rel in _AT_SRC) is up:  # the step went dst -> src
-                edge = Edge(far_id, relation, near_id, attrs, created, by)
+                edge = new_edge(far_id, relation, near_id, attrs, created, by)
             else:
-                edge = Edge(near_id, relation, far_id, attrs, created, by)
-            out.append(WalkStep(far_id, depth, edge, node))
+                edge = new_edge(near_id, relation, far_id, attrs, created, by)
+            out.append(new_step(far_id, depth, edge, node))
         return out
+
+
+def _rows(conn: sa.Connection, sql: str, params: tuple[Any, ...]) -> list[Any]:
+    """The driver's own rows of ``sql``: a level returns thousands, and SQLAlchemy's ``Row`` for each
+    was a tenth of a trace. Errors are SQLAlchemy's either way, so the store translates them alike."""
+    result = conn.exec_driver_sql(sql, params)
+    try:
+        rows: list[Any] = result.cursor.fetchall()
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise sa.exc.DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error) from exc
+    finally:
+        result.close()
+    return rows
 
 
 def _level_sql(d: SqlDialect, plan: _Plan) -> tuple[str, int]:
     """The statement of one level and how many legs it has (each takes the frontier parameter; the
-    project, if any, is the last parameter): ``(far, packed first edge)`` per entity reached."""
+    project, if any, is the last parameter): per entity reached, ``far``, its packed first edge, that
+    edge's ``relation, attrs, created_at, created_by`` and, with ``entities``, the entity's row."""
     branches = []
     for leg in plan.legs:
         near, far = f"e.{leg.near}", f"e.{leg.far}"
@@ -287,16 +299,23 @@ def _level_sql(d: SqlDialect, plan: _Plan) -> tuple[str, int]:
     if not branches:
         return "", 0
     legs = " UNION ALL ".join(branches)
-    sql = f"SELECT far, min(first) AS first FROM ({legs}) AS s GROUP BY far"  # noqa: S608
+    grouped = f"SELECT far, min(first) AS first FROM ({legs}) AS s GROUP BY far"  # noqa: S608
+    # Each entity reached comes with the rest of its first edge's row (by its seq, the primary key),
+    # and with the plan's project, its project checked and, with ``entities``, its own row. CROSS JOIN
+    # fixes SQLite's join order: without statistics it could read the whole project through its index.
+    attrs = codec.raw_json("x.attrs")
+    columns = f", {codec.raw_entity_select('f')}" if plan.entities else ""
+    # (``&``, not ``%``: the span is a power of two, and ``%`` is psycopg's placeholder mark.)
+    joins, where = " CROSS JOIN edges x", f"x.seq = g.first & {_SEQ_SPAN - 1}"
     if plan.project is not None or plan.entities:
-        # The entities reached are looked up by id (CROSS JOIN fixes SQLite's join order: without
-        # statistics it would otherwise read the whole project through its index).
-        columns = f", {codec.raw_entity_select('f')}" if plan.entities else ""
-        where = "" if plan.project is None else f" AND f.project = {d.placeholder}"
-        sql = (
-            f"SELECT g.far, g.first{columns} FROM ({sql}) AS g CROSS JOIN entities f "  # noqa: S608
-            f"WHERE f.id = g.far{where}"
-        )
+        joins += " CROSS JOIN entities f"
+        where += " AND f.id = g.far"
+        if plan.project is not None:
+            where += f" AND f.project = {d.placeholder}"
+    sql = (
+        f"SELECT g.far, g.first, x.relation, {attrs}, x.created_at, x.created_by{columns} "  # noqa: S608
+        f"FROM ({grouped}) AS g{joins} WHERE {where}"
+    )
     return sql, len(branches)
 
 
