@@ -14,6 +14,14 @@ DVC adds a one-file folder first, untimed. The CLI rows show what a user waits f
 files inside its repository, so each DVC measurement gets its own untimed copy of the folder on the
 same filesystem.
 
+No contender's files are deleted right before another contender runs. The store here is ext4 without
+a journal, whose inode allocator steps over every inode freed in the last minute (five if its inode
+table block is still dirty) before it hands one out: deleting one contender's 5,000 files made the
+next one's file creations several times slower (150-450 us each instead of about 15), a cost set
+by the order of the contenders and paid twice by a store that also creates a shard folder per new
+file. So the outputs of the many-small-files set are kept until the whole benchmark ends (about
+12 GB); those of the large set, a few dozen files each, are removed as it goes.
+
 Both sides start from compiled bytecode, as an installed package does: pip compiled DVC's modules when
 it installed them, while rmtc is installed editable here (and a shell may set
 ``PYTHONDONTWRITEBYTECODE``, so Python would compile rmtc's sources again at every start), so rmtc's
@@ -31,6 +39,10 @@ from typing import Any
 from bench import common, datagen, peers
 
 Measure = Callable[[Path], dict[str, Any]]
+#: A set of at least this many files keeps every contender's output until the benchmark ends...
+KEEP_FROM_FILES = 1000
+#: ...as long as this much disk stays free.
+KEEP_FREE_BYTES = 8 << 30
 CONTENDERS = (
     "limit_hash",
     "limit_copy",
@@ -58,9 +70,14 @@ def run(scratch: common.Scratch, quick: bool) -> dict[str, Any]:
     #: steady its medians on a shared machine.
     reps = {"small": 1, "large": 1} if quick else {"small": 5, "large": 9}
     sets = {}
-    for spec in datagen.ingest_specs(quick):
-        src = datagen.generate(spec, scratch.data)
-        sets[spec.name] = _measure_set(scratch, spec, src, reps[spec.name], peer_python)
+    kept: list[Path] = []
+    try:
+        for spec in datagen.ingest_specs(quick):
+            src = datagen.generate(spec, scratch.data)
+            sets[spec.name] = _measure_set(scratch, spec, src, reps[spec.name], peer_python, kept)
+    finally:
+        for dest in kept:
+            shutil.rmtree(dest, ignore_errors=True)
     small, large = sets["small"]["median"], sets["large"]["median"]
     ratios = {
         "large_copy_vs_limit": large["rmtc_copy"]["mb_s"] / large["limit_copy"]["mb_s"],
@@ -94,9 +111,18 @@ def _compile_rmtc() -> None:
 
 
 def _measure_set(
-    scratch: common.Scratch, spec: datagen.DataSpec, src: Path, reps: int, peer_python: Path
+    scratch: common.Scratch,
+    spec: datagen.DataSpec,
+    src: Path,
+    reps: int,
+    peer_python: Path,
+    kept: list[Path],
 ) -> dict[str, Any]:
+    """Every contender ``reps`` times in rotating order; the outputs of a set of many files go to
+    ``kept`` (removed by the caller at the very end: see the module docstring) while the disk has room
+    for them, the others are removed at once."""
     template = _dvc_template(scratch)
+    keep = spec.count >= KEEP_FROM_FILES
     measures: dict[str, Measure] = {
         "limit_hash": lambda _: _limit(src, "hash"),
         "limit_copy": lambda dest: _limit(src, "copy", dest / "blobs"),
@@ -125,8 +151,11 @@ def _measure_set(
             common.settle()
             result["sync_after_seconds"] = time.perf_counter() - start
             runs[name].append(result)
-            shutil.rmtree(dest, ignore_errors=True)
-            common.settle()
+            if keep and shutil.disk_usage(dest).free > KEEP_FREE_BYTES:
+                kept.append(dest)
+            else:
+                shutil.rmtree(dest, ignore_errors=True)
+                common.settle()
     median: dict[str, dict[str, Any]] = {}
     for name, results in runs.items():
         seconds = common.median([r["seconds"] for r in results])

@@ -97,3 +97,12 @@ def test_a_project_folder_is_found_from_a_subfolder(project_dir, monkeypatch):
     monkeypatch.delenv("RMTC_STORE", raising=False)
     with rmtc.open() as t:
         assert t.root == project_dir / ".rmtc"
+
+
+def test_new_takes_an_id_drawn_in_advance(tracker):
+    from rmtc.core.ids import new_ids
+
+    (wanted,) = new_ids(1)
+    asset = tracker.new(rmtc.Asset, "plate.1001.exr", entity_id=wanted, content_hash="0" * 64, size=1)
+    assert asset.id == wanted
+    assert tracker.new(rmtc.Asset, "plate.1002.exr", content_hash="1" * 64, size=1).id != wanted

@@ -2,7 +2,7 @@ import uuid
 
 import pytest
 
-from rmtc.core.ids import Ref, parse_id
+from rmtc.core.ids import Ref, new_ids, parse_id
 from rmtc.core.kinds import Kind
 from rmtc.errors import InvalidInput
 
@@ -56,3 +56,11 @@ def test_when_a_uuid_is_malformed_then_parse_id_names_it():
 )
 def test_when_people_spell_kinds_their_way_then_the_kind_is_understood(text, kind):
     assert Kind.parse(text) is kind
+
+
+def test_new_ids_are_distinct_random_v4_uuids_like_new_id():
+    ids = new_ids(2000)
+    assert len(set(ids)) == 2000
+    assert {i.version for i in ids} == {4}
+    assert {i.variant for i in ids} == {uuid.RFC_4122}
+    assert new_ids(0) == []

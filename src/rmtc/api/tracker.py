@@ -139,13 +139,14 @@ class Tracker:
         return Verifier(self)
 
     # -- building and recording facts ------------------------------------------------------------
-    def new(self, cls: type[E], name: str, **fields: Any) -> E:
-        """A new entity of ``cls`` stamped with a fresh id, the clock, the user and the project.
-        Nothing is written until it is passed to :meth:`record`."""
+    def new(self, cls: type[E], name: str, *, entity_id: EntityId | None = None, **fields: Any) -> E:
+        """A new entity of ``cls`` stamped with a fresh id (or ``entity_id``, drawn in advance with
+        :func:`rmtc.core.ids.new_ids`), the clock, the user and the project. Nothing is written until it
+        is passed to :meth:`record`."""
         if not name or not name.strip():
             raise InvalidInput(f"a {cls.KIND.value} needs a name", hint="give a non-empty name")
         return cls(
-            id=new_id(),
+            id=new_id() if entity_id is None else entity_id,
             name=name,
             created_at=self.clock.now(),
             created_by=self.user,

@@ -7,42 +7,41 @@ traceback. A user never sees a traceback by default.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import warnings
+from collections.abc import Sequence
 
 import typer
 from typer.exceptions import TyperException
 
-from rmtc.cli.commands import (
-    datasets,
-    entities,
-    ingest,
-    ml,
-    nuke,
-    parties,
-    project,
-    report,
-    rights,
-    runs,
-    server,
-    trace,
-)
 from rmtc.cli.output import err_console
 from rmtc.cli.state import CliState, state
 from rmtc.errors import RmtcError
 
-app = typer.Typer(
-    name="rmtc",
-    help="Track the ML artefacts of VFX production with their provenance and rights.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
+#: Every command and command group, by the module of ``rmtc.cli.commands`` defining it (its
+#: ``register``), in the order ``rmtc --help`` lists them. A run imports only the module of the
+#: command it names: each module pulls in what its commands need (Rich tables, services), and a
+#: one-off command such as ``rmtc ingest`` should not pay for the others at every start.
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "project": ("init", "verify", "log", "plugins", "shell"),
+    "ingest": ("ingest",),
+    "entities": ("ls", "show"),
+    "datasets": ("dataset",),
+    "parties": ("talent", "license"),
+    "runs": ("run",),
+    "trace": ("trace", "export"),
+    "rights": ("rights", "check", "contains", "revoke", "purge", "right", "agreement"),
+    "ml": ("train", "convert", "publish", "infer", "solution", "model"),
+    "nuke": ("nuke",),
+    "report": ("report",),
+    "server": ("serve", "user", "token"),
+}
+#: The global options that take a value (the word after them is not the command).
+VALUED_OPTIONS = frozenset({"--store", "-s", "--blobs", "--project", "--user"})
 
 
-@app.callback()
 def _global(
     ctx: typer.Context,
     store: str | None = typer.Option(
@@ -64,19 +63,45 @@ def _global(
     ctx.call_on_close(st.close)
 
 
-project.register(app)
-ingest.register(app)
-entities.register(app)
-app.add_typer(datasets.app, name="dataset")
-app.add_typer(parties.talent_app, name="talent")
-app.add_typer(parties.license_app, name="license")
-app.add_typer(runs.app, name="run")
-trace.register(app)
-rights.register(app)
-ml.register(app)
-app.add_typer(nuke.app, name="nuke")
-report.register(app)
-server.register(app)
+def build_app(command: str | None = None) -> typer.Typer:
+    """The CLI: with only the module defining ``command`` when it names one, else with every command
+    (help, completion of a mistyped name and the tests see them all)."""
+    app = typer.Typer(
+        name="rmtc",
+        help="Track the ML artefacts of VFX production with their provenance and rights.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+    )
+    app.callback()(_global)
+    modules = [module for module, names in COMMANDS.items() if command in names] or list(COMMANDS)
+    for module in modules:
+        importlib.import_module(f"rmtc.cli.commands.{module}").register(app)
+    return app
+
+
+def command_of(argv: Sequence[str]) -> str | None:
+    """The command word of a command line: the first argument that is neither a global option nor
+    the value of one (``None`` when there is none, e.g. ``rmtc --help``)."""
+    args = iter(argv)
+    for arg in args:
+        if arg == "--":
+            return next(args, None)
+        if arg in VALUED_OPTIONS:
+            next(args, None)
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """``app``: the whole CLI, built on first use (for tests and embedding, e.g. Click's runner)."""
+    if name == "app":
+        app = build_app()
+        globals()["app"] = app
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _show_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:
@@ -87,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (``python -m rmtc`` and the console script call this)."""
     warnings.showwarning = _show_warning  # type: ignore[assignment]
     try:
-        rc = app(args=argv, standalone_mode=False, obj=CliState())
+        args = list(sys.argv[1:] if argv is None else argv)
+        rc = build_app(command_of(args))(args=args, standalone_mode=False, obj=CliState())
     except RmtcError as exc:
         err_console.print(f"[bold red]error:[/] {exc.one_line()}", markup=True, highlight=False)
         return exc.exit_code

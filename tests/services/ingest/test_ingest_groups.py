@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import errno
 import os
+import threading
+
+import pytest
 
 from rmtc.blobs import local
 from rmtc.core.hashing import hash_bytes
 from rmtc.core.kinds import Kind
+from rmtc.errors import Conflict
 from rmtc.services.ingest import service
 from rmtc.services.ingest.service import GROUP_BYTES, SMALL, windows
 
@@ -101,3 +105,58 @@ def test_windows_close_at_the_file_count_or_at_the_bytes_of_small_files(monkeypa
     assert windows([SMALL - 1] * (fit + 1)) == [(0, fit), (fit, fit + 1)]
     assert windows([SMALL * 4, SMALL * 4, 10]) == [(0, 3)]  # large files do not fill the group
     assert windows([]) == []
+
+
+def test_when_a_window_is_recorded_then_the_later_windows_are_already_copied(tracker, tmp_path, monkeypatch):
+    monkeypatch.setattr(service, "GROUP_FILES", 2)
+    monkeypatch.setattr(service, "RAMP", 1)
+    paths = _files(tmp_path / "src", [100] * 8)  # four windows
+    all_copied = threading.Event()
+    copied: list[int] = []
+    real_put = tracker.blobs.put_files
+
+    def put_files(batch):
+        results = real_put(batch)
+        copied.append(len(batch))
+        if sum(copied) == len(paths):
+            all_copied.set()
+        return results
+
+    real_record = service.Ingestor._record_batch
+    waited: list[bool] = []
+
+    def record_batch(self, *args, **kwargs):
+        waited.append(all_copied.wait(timeout=10))  # copying must not wait for this recording
+        return real_record(self, *args, **kwargs)
+
+    monkeypatch.setattr(tracker.blobs, "put_files", put_files)
+    monkeypatch.setattr(service.Ingestor, "_record_batch", record_batch)
+    report = tracker.ingestor.ingest([str(tmp_path / "src")], probe_media=False)
+    assert waited[0], "the last window was copied only after the first one was recorded"
+    assert [f.path for f in report.files] == paths
+
+
+def test_when_recording_fails_then_windows_not_yet_copied_never_are(tracker, tmp_path, monkeypatch):
+    monkeypatch.setattr(service, "GROUP_FILES", 2)
+    monkeypatch.setattr(service, "RAMP", 1)
+    monkeypatch.setattr(service, "IN_FLIGHT", 1)
+    _files(tmp_path / "src", [100] * 12)  # six windows
+    failed = threading.Event()
+    copied: list[int] = []
+    real_put = tracker.blobs.put_files
+
+    def put_files(batch):
+        if copied:
+            failed.wait(timeout=10)  # the later windows start copying only once the recording failed
+        copied.append(len(batch))
+        return real_put(batch)
+
+    def record_batch(self, *args, **kwargs):
+        failed.set()
+        raise Conflict("injected", hint="none")
+
+    monkeypatch.setattr(tracker.blobs, "put_files", put_files)
+    monkeypatch.setattr(service.Ingestor, "_record_batch", record_batch)
+    with pytest.raises(Conflict, match="injected"):
+        tracker.ingestor.ingest([str(tmp_path / "src")], probe_media=False)
+    assert len(copied) <= 2  # the first window, and the second if it had started

@@ -12,6 +12,10 @@ from rmtc.errors import InvalidInput
 app = typer.Typer(help="Datasets and their immutable versions.", no_args_is_help=True)
 
 
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="dataset")
+
+
 @app.command("create")
 def create(
     ctx: typer.Context,

@@ -12,6 +12,10 @@ from rmtc.cli.state import tracker
 app = typer.Typer(help="Nuke: export for the Inference node, .cat files, CopyCat runs.", no_args_is_help=True)
 
 
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="nuke")
+
+
 @app.command("export")
 def export(
     ctx: typer.Context,

@@ -13,6 +13,11 @@ talent_app = typer.Typer(help="Talent: people whose likeness the footage shows."
 license_app = typer.Typer(help="Licences and agreements governing assets and models.", no_args_is_help=True)
 
 
+def register(root: typer.Typer) -> None:
+    root.add_typer(talent_app, name="talent")
+    root.add_typer(license_app, name="license")
+
+
 @talent_app.command("add")
 def talent_add(
     ctx: typer.Context,

@@ -12,6 +12,10 @@ from rmtc.core.kinds import Kind
 app = typer.Typer(help="Runs: training, conversion, curation and other activities.", no_args_is_help=True)
 
 
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="run")
+
+
 @app.command("ls")
 def ls(
     ctx: typer.Context,

@@ -9,7 +9,7 @@ Files are taken in windows of input order. A window's small files go to the blob
 ``put_files`` call, so they share its two flushes (one for their bytes, one for their names: a few
 flushes for thousands of frames, where one per file would cost more than the bytes); its large files
 go one per worker, where copying dominates. While one window is recorded the next ones are already
-being copied.
+being copied: copying runs ahead of recording by up to ``LOOKAHEAD`` windows.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from rmtc.blobs._common import read_whole
 from rmtc.core.entities import Asset, Entity
 from rmtc.core.hashing import hash_bytes, hash_file
-from rmtc.core.ids import EntityId
+from rmtc.core.ids import EntityId, new_ids
 from rmtc.core.kinds import Relation
 from rmtc.errors import RmtcError
 from rmtc.services.ingest.scan import SourceFile, scan
@@ -45,8 +45,12 @@ GROUP_FILES = 2048
 GROUP_BYTES = 256 << 20
 #: The first window is this many times smaller than the limits (then each doubles).
 RAMP = 8
-#: Windows being copied or hashed while an earlier one is recorded.
+#: Windows whose small files are being copied at once (each by ``put_files``' own threads).
 IN_FLIGHT = 2
+#: Windows handed to the pools ahead of the one being recorded. Copying a window never waits for the
+#: recording of an earlier one (which would leave the disk idle while rows are written), but results
+#: waiting to be recorded stay bounded.
+LOOKAHEAD = 8
 #: By reference, small files are hashed this many per task.
 HASH_SHARE = 64
 IMAGE_EXTENSIONS = frozenset({".exr", ".tif", ".tiff", ".png", ".jpg", ".jpeg", ".dpx", ".hdr", ".tx"})
@@ -173,21 +177,40 @@ class Ingestor:
         probe: MediaProbe | None,
         progress: Progress | None,
     ) -> None:
-        """Hash (and copy) up to ``IN_FLIGHT`` windows in the pool while the oldest is recorded."""
-        with ThreadPoolExecutor(self.workers, thread_name_prefix="rmtc-ingest") as pool:
+        """Hand up to ``LOOKAHEAD`` windows to the pools while the oldest is recorded: the small files
+        of a window go to ``groups`` (``IN_FLIGHT`` windows copied at once, in input order), the rest to
+        ``pool``. On an error the work not started yet is cancelled, so nothing more is copied for
+        rows that will not be written."""
+        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="rmtc-ingest")
+        groups = ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="rmtc-ingest-group")
+        try:
             pending: deque[list[_Task]] = deque()
             for start, end in windows(sizes):
-                pending.append(self._submit(pool, sources[start:end], sizes[start:end], report.by_reference))
-                if len(pending) >= IN_FLIGHT:
+                window, window_sizes = sources[start:end], sizes[start:end]
+                pending.append(self._submit(pool, groups, window, window_sizes, report.by_reference))
+                if len(pending) >= LOOKAHEAD:
                     self._record(pending.popleft(), report, parties, lics, probe, progress)
             while pending:
                 self._record(pending.popleft(), report, parties, lics, probe, progress)
+        except BaseException:
+            for executor in (groups, pool):
+                executor.shutdown(wait=False, cancel_futures=True)
+            raise
+        finally:
+            for executor in (groups, pool):
+                executor.shutdown(wait=True)
 
     def _submit(
-        self, pool: ThreadPoolExecutor, window: Sequence[SourceFile], sizes: Sequence[int], by_reference: bool
+        self,
+        pool: ThreadPoolExecutor,
+        groups: ThreadPoolExecutor,
+        window: Sequence[SourceFile],
+        sizes: Sequence[int],
+        by_reference: bool,
     ) -> list[_Task]:
-        """The window's small files in one task (one group of flushes; by reference, a few tasks), each
-        large file in a task of its own; each task with the window positions of its files."""
+        """The window's small files in one task of ``groups`` (one group of flushes; by reference, a few
+        tasks of ``pool``), each large file in a task of its own; each task with the window positions
+        of its files."""
         small = [i for i, size in enumerate(sizes) if size < SMALL]
         tasks: list[_Task] = []
         if by_reference:
@@ -195,7 +218,7 @@ class Ingestor:
                 share = small[at : at + HASH_SHARE]
                 tasks.append((share, pool.submit(self._hash_many, [window[i] for i in share])))
         elif small:
-            tasks.append((small, pool.submit(self._store_many, [window[i] for i in small])))
+            tasks.append((small, groups.submit(self._store_many, [window[i] for i in small])))
         for i, size in enumerate(sizes):
             if size >= SMALL:
                 tasks.append(([i], pool.submit(self._store_one, window[i], by_reference)))
@@ -285,11 +308,12 @@ class Ingestor:
         new, edge = self.t.new, self.t.edge
         assets: list[Asset] = []
         edges = []
-        for item, info in zip(hashed, media, strict=True):
+        for item, info, asset_id in zip(hashed, media, new_ids(len(hashed)), strict=True):
             src = item.src
             asset = new(
                 Asset,
                 src.path.name,
+                entity_id=asset_id,
                 content_hash=item.digest,
                 size=item.size,
                 storage=storage,
