@@ -250,10 +250,14 @@ def test_when_the_role_may_not_create_temporary_tables_then_large_batches_still_
         limited.database.dialect.copy_min_rows = 1
         dv = version()
         frames = [asset(h) for h in range(3)]
-        result = limited.write(
-            WriteBatch(entities=[dv, *frames], edges=[Edge(a.id, Relation.MEMBER_OF, dv.id) for a in frames])
+        batch = WriteBatch(
+            entities=[dv, *frames], edges=[Edge(a.id, Relation.MEMBER_OF, dv.id) for a in frames]
         )
+        result = limited.write(batch)
         assert (result.created, result.edges_created) == (4, 3)
+        again = limited.write(batch)  # every row clashes: the straight COPY gives way to the array path
+        assert (again.created, again.edges_created) == (0, 0)
+        assert [e.id for e in again.entities] == [e.id for e in batch.entities]
         assert not limited.database.dialect._may_create_temporary_tables(None)
     finally:
         limited.close()

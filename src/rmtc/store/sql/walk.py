@@ -268,7 +268,7 @@ def _rows(conn: sa.Connection, sql: str, params: tuple[Any, ...]) -> list[Any]:
     was a tenth of a trace. Errors are SQLAlchemy's either way, so the store translates them alike."""
     result = conn.exec_driver_sql(sql, params)
     try:
-        rows: list[Any] = result.cursor.fetchall()
+        rows = list(result.cursor.fetchall())
     except conn.dialect.loaded_dbapi.Error as exc:
         raise sa.exc.DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error) from exc
     finally:

@@ -14,7 +14,9 @@ concurrent writers of the same content safe on PostgreSQL: the second insert wai
 transaction and then does nothing. Entities and edges keep the batch's order (their ``seq``), but on
 PostgreSQL they are inserted in key order (:meth:`SqlDialect.lock_ordered`), so two such writers
 cannot deadlock on each other's half of a batch (a deadlock, should one happen, is retried by
-``Database``).
+``Database``). A large batch is first tried on PostgreSQL as one ``COPY`` straight into the table,
+which succeeds when none of its rows is stored yet (a bulk load), and otherwise gives way to the
+``ON CONFLICT`` insert (:meth:`PostgresDialect.insert_new_in_order`).
 
 ``derived_from`` cycles are checked inside the transaction, after the batch's edges are in and before
 it commits: a recursive query from each new edge's ancestor looks for the edge's source. Edges whose
@@ -100,9 +102,13 @@ def _write_batch(conn: sa.Connection, d: SqlDialect, batch: WriteBatch) -> Write
             if row["kind"] == _RUN and raw in inserted
         ],
     )
-    raw_redirect = {d.raw_id(old): d.raw_id(new) for old, new in redirect.items()}
-    known = {raw_redirect.get(raw, raw) for raw in raw_ids} if raw_redirect else set(raw_ids)
-    new_edges = _insert_edges(conn, d, batch.edges, raw_redirect, known)
+    # Edge ends are matched by their ids' 128-bit integers: hashed in C (a UUID hashes in Python), and
+    # a bulk load matches millions.
+    moved = {old.int: new for old, new in redirect.items()}
+    known = (
+        {redirect.get(row["id"], row["id"]).int for row in rows} if redirect else {r["id"].int for r in rows}
+    )
+    new_edges = _insert_edges(conn, d, batch.edges, moved, known)
     _insert_audit(conn, batch, redirect)
     _upsert_statuses(conn, d, batch, redirect, stored)
     created = {
@@ -227,22 +233,28 @@ def _insert_run_params(conn: sa.Connection, runs: list[Entity]) -> None:
 
 
 def _insert_edges(
-    conn: sa.Connection, d: SqlDialect, batch_edges: Sequence[Edge], redirect: dict[Any, Any], known: set[Any]
+    conn: sa.Connection,
+    d: SqlDialect,
+    batch_edges: Sequence[Edge],
+    redirect: dict[int, EntityId],
+    known: set[int],
 ) -> list[tuple[Any, str, Any]]:
     """Insert the batch's edges; the (src, relation, dst) of those the store did not hold yet, with
-    raw ids (``redirect`` and ``known`` are by raw id too)."""
+    raw ids. ``redirect`` (batch id -> stored id) and ``known`` (the ids of the batch's entities, as
+    stored) hold ids as their 128-bit integers."""
     if not batch_edges:
         return []
-    rows = _edge_rows(d, batch_edges, redirect)
+    rows, raws = _edge_rows(d, batch_edges, redirect)
     named = {k[0] for k in rows}
     named.update(k[2] for k in rows)
-    _require_entities(conn, d, named - known)
-    new = d.insert_new_in_order(conn, edges, _EDGE_COLUMNS, list(rows.values()), "seq", _EDGE_KEY)
-    derived = [k for k in rows if k[1] == _DERIVED_FROM]
+    _require_entities(conn, d, {raws[i] for i in named - known})
+    values = list(rows.values())
+    new = d.insert_new_in_order(conn, edges, _EDGE_COLUMNS, values, "seq", _EDGE_KEY)
+    derived = [v[:3] for v in values if v[1] == _DERIVED_FROM]
     if derived and new:
         _refuse_cycles(conn, d, new, derived)
-    if len(new) == len(rows):
-        return list(rows)
+    if len(new) == len(values):
+        return [v[:3] for v in values]
     inserted = conn.execute(
         sa.select(_raw(edges.c.src), edges.c.relation, _raw(edges.c.dst)).where(d.in_list(edges.c.seq, new))
     )
@@ -267,15 +279,16 @@ _DERIVED_FROM = Relation.DERIVED_FROM.value
 
 
 def _edge_rows(
-    d: SqlDialect, batch_edges: Sequence[Edge], redirect: dict[Any, Any]
-) -> dict[tuple[Any, str, Any], tuple[Any, ...]]:
-    """The batch's edges as driver-ready rows of :data:`_EDGE_COLUMNS` by (src, relation, dst), the
-    first of duplicates kept, ids redirected to the stored entities. Millions of edges pass here in a
-    bulk load, so the common cases (UUID ids, ``Relation`` members, a batch sharing one timestamp) skip
-    the general conversions, and each id and time is converted once."""
+    d: SqlDialect, batch_edges: Sequence[Edge], redirect: dict[int, EntityId]
+) -> tuple[dict[tuple[int, str, int], tuple[Any, ...]], dict[int, Any]]:
+    """The batch's edges as driver-ready rows of :data:`_EDGE_COLUMNS` by (src, relation, dst) with the
+    ids as integers, the first of duplicates kept, ids redirected to the stored entities; and the raw
+    id of each id integer. Millions of edges pass here in a bulk load, so the common cases (UUID ids,
+    ``Relation`` members, a batch sharing one timestamp) skip the general conversions, each id and
+    time is converted once, and the keys hash in C."""
     raw_id, raw_time, now, uuid_type = d.raw_id, d.raw_time, codec.now, uuid.UUID
-    raws: dict[int, Any] = {}  # UUID.int (hashed in C) -> raw id
-    rows: dict[tuple[Any, str, Any], tuple[Any, ...]] = {}
+    raws: dict[int, Any] = {}  # UUID.int -> raw id
+    rows: dict[tuple[int, str, int], tuple[Any, ...]] = {}
     last: datetime | None = None
     last_raw: Any = None
     for edge in batch_edges:
@@ -284,14 +297,12 @@ def _edge_rows(
             src = codec.as_id(src, "edge source")
         if type(dst) is not uuid_type:
             dst = codec.as_id(dst, "edge target")
-        s = raws.get(src.int)
-        if s is None:
-            s = raws[src.int] = raw_id(src)
-        t = raws.get(dst.int)
-        if t is None:
-            t = raws[dst.int] = raw_id(dst)
+        si, ti = src.int, dst.int
         if redirect:
-            s, t = redirect.get(s, s), redirect.get(t, t)
+            if (stored := redirect.get(si)) is not None:
+                src, si = stored, stored.int
+            if (stored := redirect.get(ti)) is not None:
+                dst, ti = stored, stored.int
         text = _RELATION_TEXT.get(rel) if isinstance(rel, str) else None
         relation = text if text is not None else codec.relation(rel).value
         if at is None:
@@ -301,14 +312,20 @@ def _edge_rows(
             at_raw = last_raw
         else:
             at_raw = last_raw
-        key = (s, relation, t)
+        key = (si, relation, ti)
         if key not in rows:
+            s = raws.get(si)
+            if s is None:
+                s = raws[si] = raw_id(src)
+            t = raws.get(ti)
+            if t is None:
+                t = raws[ti] = raw_id(dst)
             attrs = edge.attrs
             if type(attrs) is not dict:
                 attrs = dict(attrs)
             attrs_text = dumps(attrs) if attrs else "{}"
             rows[key] = (s, relation, t, attrs_text, at_raw, edge.created_by)
-    return rows
+    return rows, raws
 
 
 def _refuse_cycles(
