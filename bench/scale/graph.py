@@ -153,10 +153,16 @@ class Built:
 class Facility:
     """One seeded graph. Iterate :meth:`chunks` once; :attr:`built` is complete afterwards."""
 
-    def __init__(self, shape: Shape, seed: int = SEED, inference_chunk: int = 2_500):
+    def __init__(
+        self, shape: Shape, seed: int = SEED, inference_chunk: int = 2_500, version_chunk_rows: int = 50_000
+    ):
         self.shape = shape
         self.rng = random.Random(seed)
         self.inference_chunk = inference_chunk
+        #: Dataset versions are cut into chunks of about this many rows, each version whole with its
+        #: members (a snapshot is one transaction): a generation's versions in one chunk had been one
+        #: write of a million ``member_of`` edges, not the "batches of about 100,000" the load makes.
+        self.version_chunk_rows = version_chunk_rows
         self.built = Built()
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -329,6 +335,9 @@ class Facility:
                 picked = rng.sample(pool, min(len(pool), 100))
                 dv = self._version(c, show, len(DATASET_KINDS), [f for outs in picked for f in outs])
                 self.comp_versions[show].append(dv)
+            if len(c.entities) + len(c.edges) >= self.version_chunk_rows:
+                yield c
+                c = Chunk()
         yield c
         c = Chunk()
         mvs: list[list[EntityId]] = [[] for _ in range(s.shows)]
