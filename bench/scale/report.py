@@ -129,7 +129,7 @@ def _measured(r: dict[str, Any], backend: str, what: str) -> str:
         b = r["build"][backend]
         return f"{b['total']:.0f} s ({b['write']:.0f} s writing)"
     name = what.split()[0]
-    return f"{r['queries'][backend][name]['p50']:,.1f} ms ({r['ratios'][backend][name]:,.0f}x networkx)"
+    return f"{r['queries'][backend][name]['p50']:,.1f} ms ({r['ratios'][backend][name]:,.1f}x networkx)"
 
 
 def write_section(results: Path, text: str) -> None:
