@@ -323,43 +323,21 @@ def to_record(entity: Entity) -> Json:
 
 
 def from_record(rec: Mapping[str, Any]) -> Entity:
-    """Rebuild the typed entity from a generic row (the inverse of :func:`to_record`).
-
-    Stores call this once per entity read (a trace loads a thousand), so the per-field work is planned
-    once per class (:func:`_decoders`): a row costs one decoder call per field that needs one.
-    """
-    kind = rec["kind"]
-    try:
-        cls = _CLASS_OF_VALUE[kind]
-    except (KeyError, TypeError):
-        cls = ENTITY_CLASSES[Kind(kind)]
-    fields = rec.get("fields") or {}
-    own, decoded = _field_plan(cls)
-    typed: dict[str, Any]
-    if fields.keys() <= own:  # the usual row: only this kind's own fields, passed on as they are
-        typed = dict(fields)
-        for name, decode in decoded:
-            value = typed.get(name)
-            if value is not None:
-                typed[name] = decode(value)
-    else:  # fields this version does not know (written by a newer one) are left out
-        decoders = _decoders(cls)
-        typed = {}
-        for name, value in fields.items():
-            if name in decoders:
-                decode = decoders[name]
-                typed[name] = value if decode is None or value is None else decode(value)
+    """Rebuild the typed entity from a generic row (the inverse of :func:`to_record`), through the
+    same per-kind builder as :func:`from_columns`: fields this version does not know (written by a
+    newer one) are left out, missing ones take their defaults."""
     rid = rec["id"]
-    return cls(
-        id=EntityId(rid if isinstance(rid, uuid.UUID) else uuid.UUID(str(rid))),
-        name=rec["name"],
-        project=rec["project"],
-        version=rec["version"],
-        content_hash=rec["content_hash"],
-        created_at=rec["created_at"],
-        created_by=rec["created_by"],
-        attrs=dict(rec.get("attrs") or {}),
-        **typed,
+    return from_columns(
+        rec["kind"],
+        EntityId(rid if isinstance(rid, uuid.UUID) else uuid.UUID(str(rid))),
+        rec["name"],
+        rec["project"],
+        rec["version"],
+        rec["content_hash"],
+        rec["created_at"],
+        rec["created_by"],
+        rec.get("fields") or {},
+        dict(rec.get("attrs") or {}),
     )
 
 
@@ -375,10 +353,10 @@ def from_columns(
     fields: Mapping[str, Any],
     attrs: Mapping[str, Any],
 ) -> Entity:
-    """:func:`from_record` for a store's own columns, already converted (``id`` a UUID, ``fields`` and
-    ``attrs`` fresh mappings of their own), without the record and without ``__init__``: what a trace
-    of two thousand entities pays per entity (see :mod:`rmtc.core.frozen`). Same answer as
-    :func:`from_record`, unknown fields left out and missing ones at their defaults."""
+    """The typed entity from a store's columns, already converted (``id`` a UUID, ``fields`` and
+    ``attrs`` mappings of its own): what :func:`from_record` and a store's bulk reads both call. Built
+    without ``__init__`` (see :mod:`rmtc.core.frozen`), which is what a trace of two thousand entities
+    would otherwise pay most per entity; unknown fields are left out, missing ones take their defaults."""
     try:
         cls = _CLASS_OF_VALUE[kind]
     except (KeyError, TypeError):
@@ -473,14 +451,6 @@ def _decode(value: Any, hint: Any) -> Any:
         return None
     decode = _decoder(hint)
     return value if decode is None else decode(value)
-
-
-@functools.cache
-def _field_plan(cls: type[Entity]) -> tuple[frozenset[str], tuple[tuple[str, Callable[[Any], Any]], ...]]:
-    """A kind's own field names, and those of them whose stored value needs decoding, with how."""
-    own = _own_fields(cls)
-    decoders = _decoders(cls)
-    return frozenset(own), tuple((n, d) for n in own if (d := decoders.get(n)) is not None)
 
 
 @functools.cache

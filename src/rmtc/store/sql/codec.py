@@ -160,7 +160,7 @@ def raw_entities(d: SqlDialect, rows: Sequence[Sequence[Any]]) -> list[Entity]:
                 created,
                 by,
                 json_of(fields),
-                {} if attrs == "{}" else json_of(attrs),  # most rows: no call for the empty object
+                json_of(attrs),
             )
         )
     return out

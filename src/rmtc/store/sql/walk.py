@@ -254,7 +254,7 @@ class _Walk:
             created = times.get(at)
             if created is None:
                 created = times[at] = time_of(at)
-            relation, attrs = _RELATIONS[rel], {} if attrs == "{}" else (json_of(attrs) or {})
+            relation, attrs = _RELATIONS[rel], json_of(attrs) or {}
             if (rel in _AT_SRC) is up:  # the step went dst -> src
                 edge = new_edge(far_id, relation, near_id, attrs, created, by)
             else:
