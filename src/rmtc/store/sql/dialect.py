@@ -228,9 +228,9 @@ class SqlDialect:
         ``executemany`` (no round trips to save)."""
         if not rows:
             return
-        marks = ", ".join([self.placeholder] * len(columns))
-        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks}) "  # noqa: S608 - schema names
-        conn.exec_driver_sql(sql + _on_conflict(table, update), list(rows))
+        conn.exec_driver_sql(
+            f"{self._insert_values(table, columns)} {_on_conflict(table, update)}", list(rows)
+        )
 
     def insert_fresh(
         self, conn: sa.Connection, table: sa.Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
@@ -238,10 +238,8 @@ class SqlDialect:
         """Insert rows of driver-ready values whose keys no stored row can hold (rows of entities
         created in this transaction): no conflict clause to evaluate, and PostgreSQL takes a large
         batch as a ``COPY``. SQLite: one ``executemany``."""
-        if not rows:
-            return
-        marks = ", ".join([self.placeholder] * len(columns))
-        conn.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})", list(rows))  # noqa: S608
+        if rows:
+            conn.exec_driver_sql(self._insert_values(table, columns), list(rows))
 
     #: The driver's placeholder, for :meth:`bulk_insert`.
     placeholder = "?"
@@ -251,9 +249,13 @@ class SqlDialect:
         ``executemany``, skipping SQLAlchemy's per-row processing: the path for high-rate appends
         (metric points), where that processing costs several times the insert itself."""
         columns = [c.name for c in table.columns if not (c.primary_key and c.autoincrement is True)]
+        conn.exec_driver_sql(self._insert_values(table, columns), list(rows))
+
+    def _insert_values(self, table: sa.Table, columns: Sequence[str]) -> str:
+        """``INSERT INTO table (columns) VALUES (placeholders)``, for one ``executemany`` of
+        driver-ready rows. Table and column names come from the schema, never from input."""
         marks = ", ".join([self.placeholder] * len(columns))
-        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608 - names from schema
-        conn.exec_driver_sql(sql, list(rows))
+        return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
 
     def raw_id(self, value: uuid.UUID) -> Any:
         return value
@@ -392,13 +394,8 @@ class SqliteDialect(SqlDialect):
         # RETURNING (which SQLite answers row by row), cost several times the insert itself. The write
         # transaction holds SQLite's one write lock, so the rows inserted are exactly those whose seq
         # is above the largest seq before the insert.
-        names = ", ".join(columns)  # table and column names come from the schema, never from input
-        marks = ", ".join("?" * len(columns))
         before = conn.exec_driver_sql(f"SELECT coalesce(max(seq), 0) FROM {table.name}").scalar_one()  # noqa: S608
-        conn.exec_driver_sql(
-            f"INSERT INTO {table.name} ({names}) VALUES ({marks}) ON CONFLICT DO NOTHING",  # noqa: S608
-            rows,
-        )
+        conn.exec_driver_sql(f"{self._insert_values(table, columns)} ON CONFLICT DO NOTHING", rows)
         col = table.c[returning].name
         driver = conn.connection.driver_connection
         assert driver is not None
