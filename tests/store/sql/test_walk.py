@@ -1,9 +1,12 @@
 """The walk's own plumbing; its answers are the conformance suite's (``rmtc.testing.conformance``)."""
 
+from typing import Any
+
 import pytest
 import sqlalchemy as sa
 
-from rmtc.store.sql.walk import _rows
+from rmtc.errors import StoreError
+from rmtc.store.sql.dialect import driver_rows as _rows
 
 
 @pytest.fixture
@@ -23,3 +26,33 @@ def test_an_error_while_rows_are_fetched_is_sqlalchemys_so_the_store_translates_
     sql = "SELECT CASE WHEN value = 2 THEN json('not json') ELSE value END FROM json_each(?)"
     with pytest.raises(sa.exc.DBAPIError, match="malformed JSON"):
         _rows(conn, sql, ("[1, 2]",))
+
+
+def _numbers(d: Any) -> str:
+    """A statement of the numbers in the list parameter, in both backends' SQL."""
+    return f"SELECT key FROM {d.raw_table('j')} ORDER BY key"
+
+
+def test_a_pipelined_statement_gives_its_own_rows_whatever_order_they_are_read_in(store: Any) -> None:
+    d = store.database.dialect
+    with store.database.read() as conn, d.pipeline(conn) as send:
+        first = send(_numbers(d), (d.raw_list([7, 8]),))
+        second = send(_numbers(d), (d.raw_list([7, 8, 9]),))
+        assert [tuple(r) for r in second()] == [(0,), (1,), (2,)]
+        assert [tuple(r) for r in first()] == [(0,), (1,)]
+
+
+def test_a_pipelined_statement_that_fails_raises_sqlalchemys_error_so_the_store_translates_it(
+    store: Any,
+) -> None:
+    # Only SQLAlchemy's errors are translated: the driver's own would reach the user as they are.
+    d = store.database.dialect
+    with (
+        pytest.raises(StoreError, match="no_such_table"),
+        store.database.read() as conn,
+        d.pipeline(conn) as send,
+    ):
+        send("SELECT * FROM no_such_table", ())()
+    # The store's connections are still good for the next read.
+    with store.database.read() as conn:
+        assert conn.exec_driver_sql("SELECT 1").scalar_one() == 1

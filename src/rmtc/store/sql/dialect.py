@@ -22,7 +22,7 @@ import random
 import re
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -98,6 +98,34 @@ def field_name(name: str) -> str:
     if not _FIELD_NAME.match(name):
         raise InvalidInput(f"cannot filter on field {name!r}", hint="field names are letters, digits and _")
     return name
+
+
+#: What :meth:`SqlDialect.pipeline` yields: ``send(sql, params)``, which returns the function that
+#: gives the statement's rows.
+Send = Callable[[str, Sequence[Any]], Callable[[], list[Any]]]
+
+
+def driver_rows(conn: sa.Connection, sql: str, params: Sequence[Any]) -> list[Any]:
+    """The driver's own rows of ``sql`` (``exec_driver_sql``): reads of thousands of rows (a walk's
+    levels) skip SQLAlchemy's ``Row`` for each. Errors are SQLAlchemy's either way, so the store
+    translates them alike."""
+    result = conn.exec_driver_sql(sql, params)
+    error = conn.dialect.loaded_dbapi.Error
+    try:
+        with _as_sqlalchemy_error(error, sql, params):
+            return list(result.cursor.fetchall())
+    finally:
+        result.close()
+
+
+@contextlib.contextmanager
+def _as_sqlalchemy_error(error: type[Exception], sql: str, params: Sequence[Any]) -> Iterator[None]:
+    """The driver's errors raised as SQLAlchemy's (what ``Database`` translates for users), for the
+    calls made on the driver itself."""
+    try:
+        yield
+    except error as exc:
+        raise sa.exc.DBAPIError.instance(sql, params, exc, error) from exc
 
 
 class SqlDialect:
@@ -299,6 +327,19 @@ class SqlDialect:
         """For the rest of ``conn``'s transaction, answer joins from a list of ids by probing indexes
         for each id (a walk's level: a frontier of ids joined to the edges): what the graph walks need
         whatever the tables' size, where a cost-based planner may prefer hashing a whole table."""
+
+    @contextlib.contextmanager
+    def pipeline(self, conn: sa.Connection) -> Iterator[Send]:
+        """``send(sql, params)`` for statements whose rows are read later, through the function it
+        returns (the driver's own rows). PostgreSQL runs each statement while the caller is still
+        busy with the rows of the one before: a walk decodes a level's entities while the server
+        computes the next level. SQLite runs it there and then."""
+
+        def send(sql: str, params: Sequence[Any]) -> Callable[[], list[Any]]:
+            rows = driver_rows(conn, sql, params)
+            return lambda: rows
+
+        yield send
 
 
 class SqliteDialect(SqlDialect):
@@ -711,6 +752,29 @@ class PostgresDialect(SqlDialect):
 
     def raw_list(self, values: Iterable[Any]) -> Any:
         return list(values)
+
+    @contextlib.contextmanager
+    def pipeline(self, conn: sa.Connection) -> Iterator[Send]:
+        # psycopg's pipeline mode: a statement is sent at once and its rows are read when asked for.
+        driver = conn.connection.driver_connection
+        error = conn.dialect.loaded_dbapi.Error
+
+        def send(sql: str, params: Sequence[Any]) -> Callable[[], list[Any]]:
+            cursor = driver.cursor()
+            with _as_sqlalchemy_error(error, sql, params):
+                cursor.execute(sql, params)
+
+            def rows() -> list[Any]:
+                with _as_sqlalchemy_error(error, sql, params):
+                    try:
+                        return cursor.fetchall()
+                    finally:
+                        cursor.close()
+
+            return rows
+
+        with _as_sqlalchemy_error(error, "", ()), driver.pipeline():
+            yield send
 
     def probe_indexes(self, conn: sa.Connection) -> None:
         # Local to the transaction: a read connection's ends with the read. Parallel workers cost more

@@ -44,7 +44,7 @@ its *downstream* end is of one of its relation's kinds (see :data:`rmtc.core.kin
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from operator import itemgetter
@@ -58,7 +58,7 @@ from rmtc.core.ids import EntityId
 from rmtc.core.kinds import UPSTREAM_AT_SRC, Kind, Relation
 from rmtc.errors import InvalidInput
 from rmtc.store.sql import codec
-from rmtc.store.sql.dialect import SqlDialect
+from rmtc.store.sql.dialect import Send, SqlDialect
 from rmtc.store.types import Edge, WalkStep
 
 _AT_SRC = frozenset(r.value for r in UPSTREAM_AT_SRC)
@@ -184,6 +184,8 @@ class _Walk:
         self.d = d
         self.plan = plan
         self.level_sql, self.legs = _level_sql(d, plan)
+        self._ids: dict[Any, EntityId] = {}  # raw id -> id, converted once per walk
+        self._times: dict[Any, Any] = {}  # raw time -> datetime, converted once per walk
 
     def run(self, starts: list[EntityId]) -> list[WalkStep]:
         plan = self.plan
@@ -191,16 +193,22 @@ class _Walk:
         frontier = list(seen)
         if plan.project is not None:
             frontier = self._in_project(frontier)
-        reached: list[tuple[int, Any, Any]] = []  # (depth, near, the level's row of far)
-        if frontier and self.legs:
-            self.d.probe_indexes(self.conn)
-        depth = 0
-        while frontier and self.legs and (plan.max_depth is None or depth < plan.max_depth):
-            depth += 1
-            found = self._level(frontier, seen)
-            reached.extend((depth, frontier[first // _SEQ_SPAN], row) for first, row in found)
-            frontier = [row[0] for _, row in found]
-        return self._steps_of(reached)
+        out: list[WalkStep] = []
+        if not frontier or not self.legs:
+            return out
+        self.d.probe_indexes(self.conn)
+        # Each level is sent before the one before it is decoded, so the server computes it meanwhile
+        # (on PostgreSQL; see SqlDialect.pipeline).
+        with self.d.pipeline(self.conn) as send:
+            depth, pending = 1, self._send(send, frontier)
+            while pending:
+                found = self._collect(pending, seen)
+                near, frontier = frontier, [row[0] for _, row in found]
+                more = frontier and (plan.max_depth is None or depth < plan.max_depth)
+                pending = self._send(send, frontier) if more else []
+                out.extend(self._steps_of(depth, near, found))
+                depth += 1
+        return out
 
     def _in_project(self, ids: list[Any]) -> list[Any]:
         """Those of ``ids`` that are entities of the walk's project, in the same order."""
@@ -209,19 +217,27 @@ class _Walk:
         inside = {rid for rid, project in rows if project == self.plan.project}
         return [i for i in ids if i in inside]
 
-    def _level(self, frontier: list[Any], seen: set[Any]) -> list[tuple[int, Any]]:
-        """Every entity one step from ``frontier`` and not in ``seen`` (added to it), as its packed
-        first edge and its level row, in the order breadth first reaches them.
+    def _send(self, send: Send, frontier: list[Any]) -> list[tuple[int, Callable[[], list[Any]]]]:
+        """The level statements from ``frontier`` (one per chunk of it), sent: each chunk's first
+        position, packed as in a first edge, and the function that gives its rows."""
+        tail = () if self.plan.project is None else (self.plan.project,)
+        pending = []
+        for start in range(0, len(frontier), _CHUNK):
+            param = self.d.raw_list(frontier[start : start + _CHUNK])
+            pending.append((start * _SEQ_SPAN, send(self.level_sql, (param,) * self.legs + tail)))
+        return pending
+
+    def _collect(
+        self, pending: list[tuple[int, Callable[[], list[Any]]]], seen: set[Any]
+    ) -> list[tuple[int, Any]]:
+        """Every entity a level reached and not in ``seen`` (added to it), as its packed first edge
+        and its level row, in the order breadth first reaches them.
 
         Ids are hashed as few times as possible: PostgreSQL's are ``uuid.UUID``, whose hash is Python
         code, and a trace meets thousands."""
         found: list[tuple[int, Any]] = []
-        tail = () if self.plan.project is None else (self.plan.project,)
-        for start in range(0, len(frontier), _CHUNK):
-            param = self.d.raw_list(frontier[start : start + _CHUNK])
-            rows = _rows(self.conn, self.level_sql, (param,) * self.legs + tail)
-            offset = start * _SEQ_SPAN
-            for row in rows:
+        for offset, rows in pending:
+            for row in rows():
                 far = row[0]
                 if far not in seen:  # in an earlier chunk, it was reached by an earlier edge
                     seen.add(far)
@@ -229,28 +245,28 @@ class _Walk:
         found.sort(key=itemgetter(0))
         return found
 
-    def _steps_of(self, reached: list[tuple[int, Any, Any]]) -> list[WalkStep]:
-        """The walk's answer from the level rows: each reached entity with the edge that first reached
-        it (and the entity, if asked for), ids and times converted once each."""
-        if not reached:
+    def _steps_of(self, depth: int, frontier: list[Any], found: list[tuple[int, Any]]) -> list[WalkStep]:
+        """A level's part of the walk's answer, from its rows and the frontier it started from: each
+        entity reached with the edge that first reached it (and the entity, if asked for)."""
+        if not found:
             return []
         d, up = self.d, self.plan.up
         nodes: Iterable[Any] = repeat(None)
         if self.plan.entities:
-            nodes = codec.raw_entities(d, [row[6:] for _, _, row in reached])
-        ids: dict[Any, EntityId] = {}
-        times: dict[Any, Any] = {}
+            nodes = codec.raw_entities(d, [row[6:] for _, row in found])
+        ids, times = self._ids, self._times
         out: list[WalkStep] = []
         # Thousands of each per trace, from rows the store wrote: built without __init__.
         new_edge, new_step = assembler(Edge), assembler(WalkStep)
         uuid_of, time_of, json_of = codec.uuid_of, d.time_of, d.json_of
-        for (depth, near, row), node in zip(reached, nodes, strict=False):
+        for (first, row), node in zip(found, nodes, strict=False):
             far, _, rel, attrs, at, by = row[:6]
+            near = frontier[first // _SEQ_SPAN]
             near_id = ids.get(near)
             if near_id is None:
                 near_id = ids[near] = EntityId(uuid_of(near))
             # Each entity is reached once; its decoded row has its id already.
-            far_id = node.id if node is not None else EntityId(uuid_of(far))
+            far_id = ids[far] = node.id if node is not None else EntityId(uuid_of(far))
             created = times.get(at)
             if created is None:
                 created = times[at] = time_of(at)
@@ -261,19 +277,6 @@ class _Walk:
                 edge = new_edge(near_id, relation, far_id, attrs, created, by)
             out.append(new_step(far_id, depth, edge, node))
         return out
-
-
-def _rows(conn: sa.Connection, sql: str, params: tuple[Any, ...]) -> list[Any]:
-    """The driver's own rows of ``sql``: a level returns thousands, and SQLAlchemy's ``Row`` for each
-    was a tenth of a trace. Errors are SQLAlchemy's either way, so the store translates them alike."""
-    result = conn.exec_driver_sql(sql, params)
-    try:
-        rows = list(result.cursor.fetchall())
-    except conn.dialect.loaded_dbapi.Error as exc:
-        raise sa.exc.DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error) from exc
-    finally:
-        result.close()
-    return rows
 
 
 def _level_sql(d: SqlDialect, plan: _Plan) -> tuple[str, int]:
