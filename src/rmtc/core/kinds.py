@@ -133,3 +133,11 @@ MATERIAL: dict[Relation, frozenset[Kind]] = {
     Relation.DERIVED_FROM: frozenset({Kind.ASSET, Kind.WEIGHTS, Kind.CHECKPOINT, Kind.MODEL_VERSION}),
     Relation.VARIANT_OF: frozenset({Kind.ASSET, Kind.WEIGHTS, Kind.MODEL_VERSION}),
 }
+
+#: The kinds an edge of a relation may join, as (source kinds, target kinds), for the relations whose
+#: ends the vocabulary fixes: the store refuses an edge of one of these between other kinds. So a walk
+#: looks for ``member_of`` edges only at dataset versions (upstream) and at assets (downstream), where
+#: a trace would otherwise probe the index once for each of its thousand assets, and find nothing.
+ENDS: dict[Relation, tuple[frozenset[Kind], frozenset[Kind]]] = {
+    Relation.MEMBER_OF: (frozenset({Kind.ASSET}), frozenset({Kind.DATASET_VERSION})),
+}

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from rmtc.errors import NotFound, SchemaTooNew
+from rmtc.errors import NotFound, SchemaTooNew, StoreError
 from rmtc.store.sql.factory import open_postgresql, open_sqlite
 from rmtc.store.sql.migrate import known_revisions, store_info
 from rmtc.store.sql.schema import PG_KEYS_CHECKED_BY_TRIGGER, metadata
@@ -81,3 +83,46 @@ def test_when_a_postgres_database_does_not_exist_then_create_makes_it(postgres_s
     finally:
         store.close()
         postgres_server.drop_database("made_by_rmtc")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'old.db'}"
+    return str(request.getfixturevalue("empty_postgres_url"))
+
+
+def test_when_a_stored_member_of_edge_joins_other_kinds_then_the_store_is_not_upgraded(empty_url) -> None:
+    # Revision 0006: walks look for member_of edges only at assets and dataset versions.
+    from alembic import command
+
+    from rmtc.store.sql.dialect import for_engine
+    from rmtc.store.sql.migrate import _config
+
+    engine = sa.create_engine(empty_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    d = for_engine(engine)
+    run, version = uuid.uuid4(), uuid.uuid4()
+    with engine.begin() as conn:
+        cfg = _config()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0005")
+        for entity, kind in ((run, "run"), (version, "dataset_version")):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO entities (id, project, kind, name, created_at, created_by, fields, attrs) "
+                    "VALUES (:id, 'default', :kind, 'x', CURRENT_TIMESTAMP, 't', '{}', '{}')"
+                ),
+                {"id": d.raw_id(entity), "kind": kind},
+            )
+        conn.execute(
+            sa.text(
+                "INSERT INTO edges (src, relation, dst, attrs, created_at) "
+                "VALUES (:src, 'member_of', :dst, '{}', CURRENT_TIMESTAMP)"
+            ),
+            {"src": d.raw_id(run), "dst": d.raw_id(version)},
+        )
+    with pytest.raises(StoreError, match=f"1 member_of edge.*{run} \\(run\\) member_of {version}"):
+        open_store(empty_url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0005"
+    engine.dispose()

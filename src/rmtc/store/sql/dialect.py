@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
@@ -42,19 +43,15 @@ _SQLITE_BUSY_CODES = frozenset({5, 6, 261, 262, 517})  # BUSY, LOCKED and their 
 _PG_RETRY_STATES = frozenset({"40001", "40P01", "55P03"})  # serialization, deadlock, lock not available
 
 
-_DECODER = json.JSONDecoder()
-
-
 def _json_text(text: str) -> Any:
-    """A stored JSON text (written by :func:`dumps`, or PostgreSQL's ``jsonb`` output: no surrounding
-    whitespace) back as values. ``raw_decode`` skips what ``json.loads`` adds around it (type and BOM
-    checks, two whitespace scans): a trace decodes thousands. Text it cannot take from the start goes
-    to ``json.loads``, which says what is wrong."""
+    """A stored JSON text back as values. orjson reads it in a third of the time of ``json``'s C
+    scanner, and a trace decodes a thousand asset records; what it refuses (integers beyond 64 bits,
+    lone surrogates: JSON that Python writes) goes to ``json.loads``, which reads it or says what is
+    wrong."""
     try:
-        value, end = _DECODER.raw_decode(text)
-    except ValueError:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
         return json.loads(text)
-    return value if end == len(text) else json.loads(text)
 
 
 def dumps(value: Any) -> str:
@@ -318,9 +315,10 @@ class SqlDialect:
         (:meth:`raw_id` ids, integers)."""
         raise NotImplementedError
 
-    def raw_table(self, alias: str) -> str:
+    def raw_table(self, alias: str, *, sparse: bool = False) -> str:
         """SQL text: a table ``alias`` of the one list parameter's elements, ``value``, with their
-        0-based position in the list, ``key``."""
+        0-based position in the list, ``key``. A ``sparse`` list of ids holds ``None`` in the places
+        of elements left out (which keep the others' positions)."""
         raise NotImplementedError
 
     def probe_indexes(self, conn: sa.Connection) -> None:
@@ -467,7 +465,8 @@ class SqliteDialect(SqlDialect):
     def raw_list(self, values: Iterable[Any]) -> Any:
         return json.dumps(list(values))
 
-    def raw_table(self, alias: str) -> str:
+    def raw_table(self, alias: str, *, sparse: bool = False) -> str:
+        # A JSON null is an SQL NULL, which no id equals.
         return f"json_each(?) AS {alias}"
 
     def is_retryable(self, orig: BaseException | None) -> bool:
@@ -784,9 +783,13 @@ class PostgresDialect(SqlDialect):
             " set_config('max_parallel_workers_per_gather', '0', true)"
         )
 
-    def raw_table(self, alias: str) -> str:
-        elements = "unnest(%b) WITH ORDINALITY AS u(value, ordinality)"
-        return f"(SELECT value, ordinality - 1 AS key FROM {elements}) AS {alias}"  # noqa: S608 - no input
+    def raw_table(self, alias: str, *, sparse: bool = False) -> str:
+        if not sparse:
+            elements = "unnest(%b) WITH ORDINALITY AS u(value, ordinality)"
+            return f"(SELECT value, ordinality - 1 AS key FROM {elements}) AS {alias}"  # noqa: S608 - no input
+        # Typed: psycopg cannot tell the type of a list of nothing but None.
+        elements = "unnest(CAST(%b AS uuid[])) WITH ORDINALITY AS u(value, ordinality)"
+        return f"(SELECT value, ordinality - 1 AS key FROM {elements} WHERE value IS NOT NULL) AS {alias}"  # noqa: S608
 
     def in_list(self, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
         items = list(values)

@@ -42,12 +42,12 @@ import sqlalchemy as sa
 
 from rmtc.core.entities import Entity
 from rmtc.core.ids import EntityId
-from rmtc.core.kinds import Kind, Relation
+from rmtc.core.kinds import ENDS, Kind, Relation
 from rmtc.errors import Conflict, InvalidInput
 from rmtc.store.sql import codec, facts
 from rmtc.store.sql.audit import audit_row
 from rmtc.store.sql.dialect import SqlDialect, dumps
-from rmtc.store.sql.entities import require_entities
+from rmtc.store.sql.entities import get_entities, require_entities
 from rmtc.store.sql.runs import flatten_params, status_row, upsert_statuses
 from rmtc.store.sql.schema import audit, edges, entities, run_params
 from rmtc.store.types import Edge, WriteBatch, WriteResult
@@ -106,7 +106,9 @@ def _write_batch(conn: sa.Connection, d: SqlDialect, batch: WriteBatch) -> Write
     # a bulk load matches millions.
     moved = {old.int: new for old, new in redirect.items()}
     known = (
-        {redirect.get(row["id"], row["id"]).int for row in rows} if redirect else {r["id"].int for r in rows}
+        {redirect.get(row["id"], row["id"]).int: row["kind"] for row in rows}
+        if redirect
+        else {r["id"].int: r["kind"] for r in rows}
     )
     new_edges = _insert_edges(conn, d, batch.edges, moved, known)
     _insert_audit(conn, batch, redirect)
@@ -237,17 +239,15 @@ def _insert_edges(
     d: SqlDialect,
     batch_edges: Sequence[Edge],
     redirect: dict[int, EntityId],
-    known: set[int],
+    known: dict[int, str],
 ) -> list[tuple[Any, str, Any]]:
     """Insert the batch's edges; the (src, relation, dst) of those the store did not hold yet, with
-    raw ids. ``redirect`` (batch id -> stored id) and ``known`` (the ids of the batch's entities, as
-    stored) hold ids as their 128-bit integers."""
+    raw ids. ``redirect`` (batch id -> stored id) and ``known`` (the kind of each of the batch's
+    entities by id, as stored) hold ids as their 128-bit integers."""
     if not batch_edges:
         return []
     rows, raws = _edge_rows(d, batch_edges, redirect)
-    named = {k[0] for k in rows}
-    named.update(k[2] for k in rows)
-    _require_entities(conn, d, {raws[i] for i in named - known})
+    _require_entities(conn, d, rows, raws, known)
     values = list(rows.values())
     new = d.insert_new_in_order(conn, edges, _EDGE_COLUMNS, values, "seq", _EDGE_KEY)
     derived = [v[:3] for v in values if v[1] == _DERIVED_FROM]
@@ -261,15 +261,74 @@ def _insert_edges(
     return [(src, rel, dst) for src, rel, dst in inserted]
 
 
-def _require_entities(conn: sa.Connection, d: SqlDialect, raw_ids: set[Any]) -> None:
-    """:func:`~rmtc.store.sql.entities.require_entities` for raw ids: the count that nearly always
-    settles it is asked with them as they are; only a missing entity costs the conversion to UUIDs
-    (which the error names)."""
-    if not raw_ids:
+#: :data:`rmtc.core.kinds.ENDS` by relation value: the kinds each end of such an edge may be.
+_ENDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    r.value: (frozenset(k.value for k in src), frozenset(k.value for k in dst))
+    for r, (src, dst) in ENDS.items()
+}
+
+
+def _stored_kinds_required(
+    rows: Mapping[tuple[int, str, int], Any], known: Mapping[int, str]
+) -> dict[frozenset[str], set[int]]:
+    """The kinds that entities not in ``known`` (id -> kind) must be, with the ids of those that must
+    be each: the ends of edges whose relation fixes them (:data:`rmtc.core.kinds.ENDS`). An end in
+    ``known`` is checked here and then, and a wrong kind is refused naming the edge."""
+    required: dict[frozenset[str], set[int]] = {}
+    for key in rows:
+        ends = _ENDS.get(key[1])
+        if ends is None:
+            continue
+        for end, kinds in ((key[0], ends[0]), (key[2], ends[1])):
+            kind = known.get(end)
+            if kind is None:
+                required.setdefault(kinds, set()).add(end)
+            elif kind not in kinds:
+                raise _wrong_end(key, end, kind, kinds)
+    return required
+
+
+def _wrong_end(key: tuple[int, str, int], end: int, kind: str, kinds: frozenset[str]) -> InvalidInput:
+    src, relation, dst = uuid.UUID(int=key[0]), key[1], uuid.UUID(int=key[2])
+    which = "source" if end == key[0] else "target"
+    sources, targets = (" or ".join(sorted(k)) for k in _ENDS[relation])
+    return InvalidInput(
+        f"edge {src} {relation} {dst}: its {which} is of kind {kind}, not {' or '.join(sorted(kinds))}",
+        hint=f"{relation} joins kind {sources} to kind {targets}: check the edge's ends and direction",
+    )
+
+
+def _require_entities(
+    conn: sa.Connection,
+    d: SqlDialect,
+    rows: Mapping[tuple[int, str, int], Any],
+    raws: Mapping[int, Any],
+    known: Mapping[int, str],
+) -> None:
+    """Every end of the batch's edges is an entity of the batch or a stored one, of a kind its
+    relation allows (:data:`rmtc.core.kinds.ENDS`).
+
+    One count settles it nearly always, each stored id looked up once and as the driver takes it; only
+    a missing entity or a wrong kind costs the conversion to UUIDs (which the error names)."""
+    required = _stored_kinds_required(rows, known)
+    constrained = set().union(*required.values())
+    named = {k[0] for k in rows}
+    named.update(k[2] for k in rows)
+    stored = named - known.keys()
+    parts, params = [], []
+    for kinds, ids in [(None, stored - constrained), *required.items()]:
+        if ids:
+            among = "" if kinds is None else f" AND kind IN ({codec.literals(kinds)})"
+            parts.append(f"(SELECT count(*) FROM entities WHERE {d.raw_in('id')}{among})")  # noqa: S608
+            params.append(d.raw_list([raws[i] for i in ids]))
+    if not parts:
         return
-    sql = f"SELECT count(*) FROM entities WHERE {d.raw_in('id')}"  # noqa: S608 - no input in the text
-    if conn.exec_driver_sql(sql, (d.raw_list(raw_ids),)).scalar_one() != len(raw_ids):
-        require_entities(conn, d, {d.id_of(raw) for raw in raw_ids}, "an edge")
+    expected = len(stored - constrained) + sum(len(ids) for ids in required.values())
+    if conn.exec_driver_sql(f"SELECT {' + '.join(parts)}", tuple(params)).scalar_one() == expected:
+        return
+    require_entities(conn, d, {uuid.UUID(int=i) for i in stored}, "an edge")
+    found = get_entities(conn, d, [EntityId(uuid.UUID(int=i)) for i in constrained])
+    _stored_kinds_required(rows, {**known, **{e.id.int: e.kind.value for e in found.values()}})
 
 
 #: A relation (member or its value) -> its value as plain text: Enum's ``.value`` is a Python-level

@@ -52,6 +52,18 @@ class EntityCases(StoreCases):
         assert got.created_at == plus2
         assert got.created_at.tzinfo is not None and got.created_at.utcoffset() == timedelta(0)
 
+    def test_when_json_values_go_beyond_64_bit_integers_or_hold_any_character_then_they_read_back_equal(
+        self, store: MetadataStore, m: Maker
+    ) -> None:
+        # The store reads JSON with a fast parser that refuses integers beyond 64 bits; it must not
+        # lose them (nor any other value Python's json writes).
+        values = {"big": 2**70, "negative": -(2**65), "float": 0.1, "text": "Ngā mihi 🎬 \\u0000"}
+        a = m.asset(attrs=values, media={"id": 2**64, "list": [2**80, 1.5, None, True]})
+        write(store, a)
+        assert store.get_entity(a.id) == a
+        assert store.get_entities([a.id])[a.id] == a
+        assert store.find_entities(EntityQuery(kind=Kind.ASSET)).items == [a]
+
     def test_when_a_timestamp_is_naive_then_invalid_input(self, store: MetadataStore, m: Maker) -> None:
         a = Asset(
             id=new_id(), name="naive", created_at=datetime(2026, 1, 1), created_by="t", content_hash="1" * 64

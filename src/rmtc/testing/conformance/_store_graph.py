@@ -13,7 +13,7 @@ from rmtc.core.entities import (
 )
 from rmtc.core.ids import new_id
 from rmtc.core.kinds import Kind, Relation
-from rmtc.errors import Conflict, NotFound
+from rmtc.errors import Conflict, InvalidInput, NotFound
 from rmtc.store.protocol import MetadataStore
 from rmtc.store.types import (
     Edge,
@@ -164,6 +164,33 @@ class GraphCases(StoreCases):
         assert ids(store.walk([dv.id], "up", relations=[R.MEMBER_OF])) == {a.id}
         assert ids(store.walk([a.id], "down", relations=[R.MEMBER_OF])) == {dv.id}
         assert store.walk([a.id], "up", relations=[R.MEMBER_OF]) == []
+
+    def test_when_member_of_joins_anything_but_an_asset_to_a_dataset_version_then_invalid_input(
+        self, store: MetadataStore, m: Maker
+    ) -> None:
+        # Walks rely on it: they look for member_of edges only at the kinds it can join.
+        a, dv, run = m.asset(), m.version(), m.run()
+        write(store, a, dv, run)
+        cases = [
+            (
+                (m.run(),),
+                lambda new: Edge(new.id, R.MEMBER_OF, dv.id),
+                "source is of kind run",
+            ),  # in the batch
+            ((), lambda _: Edge(run.id, R.MEMBER_OF, dv.id), "source is of kind run"),  # stored
+            ((m.asset(),), lambda new: Edge(new.id, R.MEMBER_OF, run.id), "target is of kind run"),
+            ((), lambda _: Edge(dv.id, R.MEMBER_OF, a.id), "source is of kind dataset_version"),
+        ]
+        for entities, edge, says in cases:
+            bad = edge(entities[0] if entities else None)
+            good = m.asset()
+            with pytest.raises(InvalidInput, match=says) as refused:
+                write(store, good, *entities, edges=(Edge(good.id, R.MEMBER_OF, dv.id), bad))
+            assert "member_of joins kind asset to kind dataset_version" in (refused.value.hint or "")
+            assert store.get_entities([good.id, *(e.id for e in entities)]) == {}
+        assert ids(store.walk([dv.id], "up")) == set()
+        write(store, edges=(Edge(a.id, R.MEMBER_OF, dv.id),))
+        assert ids(store.walk([dv.id], "up")) == {a.id}
 
     def test_when_through_is_given_then_edges_are_followed_only_from_downstream_ends_of_those_kinds(
         self, store: MetadataStore, m: Maker
