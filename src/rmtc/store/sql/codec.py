@@ -129,11 +129,12 @@ def raw_json(column: str) -> str:
     return f"CAST({column} AS TEXT)"
 
 
-def raw_entity_select(alias: str = "") -> str:
-    """The select list of :data:`RAW_ENTITY_COLUMNS` (of table ``alias``, if given)."""
+def raw_entity_select(d: SqlDialect, alias: str = "") -> str:
+    """The select list of :data:`RAW_ENTITY_COLUMNS` (of table ``alias``, if given), JSON as text."""
     prefix = f"{alias}." if alias else ""
     return ", ".join(
-        raw_json(prefix + c) if c in ("fields", "attrs") else prefix + c for c in RAW_ENTITY_COLUMNS
+        d.fields_text(prefix) if c == "fields" else raw_json(prefix + c) if c == "attrs" else prefix + c
+        for c in RAW_ENTITY_COLUMNS
     )
 
 

@@ -37,9 +37,6 @@ def get_entity(conn: sa.Connection, d: SqlDialect, entity_id: EntityId) -> Entit
     return codec.row_entity(row)
 
 
-_RAW_SELECT = f"SELECT {codec.raw_entity_select()} FROM entities WHERE "  # noqa: S608
-
-
 def get_entities(conn: sa.Connection, d: SqlDialect, ids: Iterable[EntityId]) -> dict[EntityId, Entity]:
     """The entities with these ids, in the order asked. Read as the driver gives the rows and decoded
     by hand (:func:`rmtc.store.sql.codec.raw_entities`): a trace loads a thousand at once."""
@@ -47,7 +44,8 @@ def get_entities(conn: sa.Connection, d: SqlDialect, ids: Iterable[EntityId]) ->
     if not wanted:
         return {}
     raw = [d.raw_id(i) for i in wanted]
-    rows = conn.exec_driver_sql(_RAW_SELECT + d.raw_in("id"), (d.raw_list(raw),)).all()
+    sql = f"SELECT {codec.raw_entity_select(d)} FROM entities WHERE {d.raw_in('id')}"  # noqa: S608
+    rows = conn.exec_driver_sql(sql, (d.raw_list(raw),)).all()
     found = {row[0]: entity for row, entity in zip(rows, codec.raw_entities(d, rows), strict=True)}
     return {i: found[r] for i, r in zip(wanted, raw, strict=True) if r in found}
 

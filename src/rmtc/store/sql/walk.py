@@ -364,7 +364,7 @@ def _level_sql(d: SqlDialect, plan: _Plan) -> _Level:
     kinds_needed = any(leg.near_kinds is not None for leg in legs)
     columns, kind_at = "", None
     if plan.entities:
-        columns, kind_at = f", {codec.raw_entity_select('f')}", 6 + codec.RAW_ENTITY_COLUMNS.index("kind")
+        columns, kind_at = f", {codec.raw_entity_select(d, 'f')}", 6 + codec.RAW_ENTITY_COLUMNS.index("kind")
     elif kinds_needed:
         columns, kind_at = ", f.kind", 6
     # (``&``, not ``%``: the span is a power of two, and ``%`` is psycopg's placeholder mark.)
