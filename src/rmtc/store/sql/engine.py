@@ -50,10 +50,15 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:
-        """A connection for reads; its implicit transaction is rolled back at the end."""
+        """A connection for reads, in one transaction (one snapshot on PostgreSQL).
+
+        The transaction is committed at the end (rolled back if the reads failed): it wrote nothing,
+        and psycopg forgets every prepared statement of the connection at a rollback, so each trace
+        planned its level statement again and paid a round trip to deallocate it."""
         try:
             with self.engine.connect() as conn:
                 yield conn
+                conn.commit()
         except sa.exc.SQLAlchemyError as exc:
             raise self.translate(exc) from exc
 
