@@ -56,3 +56,12 @@ def test_a_pipelined_statement_that_fails_raises_sqlalchemys_error_so_the_store_
     # The store's connections are still good for the next read.
     with store.database.read() as conn:
         assert conn.exec_driver_sql("SELECT 1").scalar_one() == 1
+
+
+def test_with_a_libpq_that_cannot_pipeline_statements_run_one_at_a_time(store: Any, monkeypatch) -> None:
+    psycopg = pytest.importorskip("psycopg")
+    monkeypatch.setattr(psycopg.Pipeline, "is_supported", classmethod(lambda cls: False))
+    d = store.database.dialect
+    with store.database.read() as conn, d.pipeline(conn) as send:
+        first = send(_numbers(d), (d.raw_list([7, 8]),))
+        assert [tuple(r) for r in first()] == [(0,), (1,)]

@@ -760,6 +760,12 @@ class PostgresDialect(SqlDialect):
     @contextlib.contextmanager
     def pipeline(self, conn: sa.Connection) -> Iterator[Send]:
         # psycopg's pipeline mode: a statement is sent at once and its rows are read when asked for.
+        import psycopg
+
+        if not psycopg.Pipeline.is_supported():  # a libpq older than 14: one statement at a time
+            with super().pipeline(conn) as send:
+                yield send
+            return
         driver = conn.connection.driver_connection
         error = conn.dialect.loaded_dbapi.Error
 
