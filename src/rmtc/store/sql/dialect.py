@@ -116,7 +116,7 @@ def driver_rows(conn: sa.Connection, sql: str, params: Sequence[Any]) -> list[An
 
 
 @contextlib.contextmanager
-def _as_sqlalchemy_error(error: type[Exception], sql: str, params: Sequence[Any]) -> Iterator[None]:
+def _as_sqlalchemy_error(error: type[Exception], sql: str, params: Sequence[Any] | None) -> Iterator[None]:
     """The driver's errors raised as SQLAlchemy's (what ``Database`` translates for users), for the
     calls made on the driver itself."""
     try:
@@ -624,14 +624,11 @@ class PostgresDialect(SqlDialect):
         names = ", ".join(columns)  # table and column names come from the schema, never from input
         sql = f"COPY {table.name} ({names}) FROM STDIN (FORMAT BINARY)"
         cur.adapters.register_dumper(None, _json_text_dumper())
-        try:
-            with cur.copy(sql) as copy:
-                copy.set_types([_pg_copy_type(table.c[name].type) for name in columns])
-                write_row = copy.write_row
-                for row in rows:
-                    write_row(row)
-        except cur.connection.Error as exc:
-            raise sa.exc.DBAPIError.instance(sql, None, exc, type(cur.connection).Error) from exc
+        with _as_sqlalchemy_error(type(cur.connection).Error, sql, None), cur.copy(sql) as copy:
+            copy.set_types([_pg_copy_type(table.c[name].type) for name in columns])
+            write_row = copy.write_row
+            for row in rows:
+                write_row(row)
 
     def _insert_through_temporary(
         self,
@@ -730,12 +727,10 @@ class PostgresDialect(SqlDialect):
         sql += f"FROM unnest({', '.join(params)}) AS t({names}) {tail}"
         driver = conn.connection.driver_connection
         assert driver is not None
-        try:
-            with driver.cursor() as cur:
-                cur.execute(sql.encode(), arrays)
-                return cur.fetchall() if cur.description is not None else []
-        except driver.Error as exc:  # as SQLAlchemy would raise it: the store translates and retries
-            raise sa.exc.DBAPIError.instance(sql, None, exc, type(driver).Error) from exc
+        # Raised as SQLAlchemy would raise it: the store translates and retries.
+        with _as_sqlalchemy_error(type(driver).Error, sql, None), driver.cursor() as cur:
+            cur.execute(sql.encode(), arrays)
+            return cur.fetchall() if cur.description is not None else []
 
     def bulk_insert(self, conn: sa.Connection, table: sa.Table, rows: Sequence[Sequence[Any]]) -> None:
         # COPY, in the connection's current transaction: several times faster than any INSERT form.

@@ -315,15 +315,15 @@ def _require_entities(
     named = {k[0] for k in rows}
     named.update(k[2] for k in rows)
     stored = named - known.keys()
-    parts, params = [], []
-    for kinds, ids in [(None, stored - constrained), *required.items()]:
-        if ids:
-            among = "" if kinds is None else f" AND kind IN ({codec.literals(kinds)})"
-            parts.append(f"(SELECT count(*) FROM entities WHERE {d.raw_in('id')}{among})")  # noqa: S608
-            params.append(d.raw_list([raws[i] for i in ids]))
-    if not parts:
+    groups = [(kinds, ids) for kinds, ids in [(None, stored - constrained), *required.items()] if ids]
+    if not groups:
         return
-    expected = len(stored - constrained) + sum(len(ids) for ids in required.values())
+    parts, params = [], []
+    for kinds, ids in groups:
+        among = "" if kinds is None else f" AND kind IN ({codec.literals(kinds)})"
+        parts.append(f"(SELECT count(*) FROM entities WHERE {d.raw_in('id')}{among})")  # noqa: S608
+        params.append(d.raw_list([raws[i] for i in ids]))
+    expected = sum(len(ids) for _, ids in groups)
     if conn.exec_driver_sql(f"SELECT {' + '.join(parts)}", tuple(params)).scalar_one() == expected:
         return
     require_entities(conn, d, {uuid.UUID(int=i) for i in stored}, "an edge")
