@@ -1,12 +1,17 @@
 """The walk's own plumbing; its answers are the conformance suite's (``rmtc.testing.conformance``)."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from rmtc.core.entities import Asset
+from rmtc.core.ids import new_id
 from rmtc.errors import StoreError
+from rmtc.store.sql import codec
 from rmtc.store.sql.dialect import driver_rows as _rows
+from rmtc.store.types import WriteBatch
 
 
 @pytest.fixture
@@ -40,6 +45,30 @@ def test_a_pipelined_statement_gives_its_own_rows_whatever_order_they_are_read_i
         second = send(_numbers(d), (d.raw_list([7, 8, 9]),))
         assert [tuple(r) for r in second()] == [(0,), (1,), (2,)]
         assert [tuple(r) for r in first()] == [(0,), (1,)]
+
+
+def test_a_pipelined_statement_gives_the_values_a_plain_read_gives(store: Any) -> None:
+    # PostgreSQL's pipeline reads rows in the binary format: ids, times, numbers and texts must come
+    # back as the same Python values as the text format's, which the walk's decoding expects.
+    written = Asset(
+        id=new_id(),
+        name="plate é",
+        created_at=datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC),
+        created_by="t",
+        content_hash="ab" * 32,
+        attrs={"k": [1, 2.5, None, "x"]},
+    )
+    store.write(WriteBatch(entities=[written]))
+    d = store.database.dialect
+    sql = f"SELECT {codec.raw_entity_select(d)}, seq FROM entities WHERE {d.raw_in('id')}"
+    params = (d.raw_list([d.raw_id(written.id)]),)
+    with store.database.read() as conn:
+        plain = [tuple(r) for r in _rows(conn, sql, params)]
+        with d.pipeline(conn) as send:
+            pipelined = [tuple(r) for r in send(sql, params)()]
+    assert pipelined == plain
+    assert [type(v) for v in pipelined[0]] == [type(v) for v in plain[0]]
+    assert codec.raw_entities(d, [row[:-1] for row in pipelined]) == [written]
 
 
 def test_a_pipelined_statement_that_fails_raises_sqlalchemys_error_so_the_store_translates_it(

@@ -767,7 +767,8 @@ class PostgresDialect(SqlDialect):
         def send(sql: str, params: Sequence[Any]) -> Callable[[], list[Any]]:
             cursor = driver.cursor()
             with _as_sqlalchemy_error(error, sql, params):
-                cursor.execute(sql, params)
+                # Rows in the binary format: the same values, read with less work on both sides.
+                cursor.execute(sql, params, binary=True)
 
             def rows() -> list[Any]:
                 with _as_sqlalchemy_error(error, sql, params):

@@ -203,7 +203,12 @@ def _kinds_ok(plan: _Plan, edge: Any, downstream_kind: Any) -> ColumnElement[boo
 
 
 class _Walk:
-    """One walk, one level at a time (see the module docstring)."""
+    """One walk, one level at a time (see the module docstring).
+
+    A frontier travels as three parallel lists: the raw ids (the statement's parameter), their kinds
+    where known (for the legs that start from some kinds only) and their ids. So each entity reached is
+    hashed once, into the set of those seen: PostgreSQL's raw ids are ``uuid.UUID``, whose hash is
+    Python code, and a trace reaches thousands."""
 
     def __init__(self, conn: sa.Connection, d: SqlDialect, plan: _Plan):
         self.conn = conn
@@ -211,105 +216,107 @@ class _Walk:
         self.plan = plan
         level = _level_sql(d, plan)
         self.level_sql, self.legs, self.kind_at = level.sql, level.legs, level.kind_at
-        # Known kinds let a leg whose edges start only from some kinds skip the rest of the frontier.
-        self._kinds: dict[Any, str] = {}  # raw id -> kind, where known
-        self._ids: dict[Any, EntityId] = {}  # raw id -> id, converted once per walk
         self._times: dict[Any, Any] = {}  # raw time -> datetime, converted once per walk
 
     def run(self, starts: list[EntityId]) -> list[WalkStep]:
-        plan = self.plan
-        seen = {self.d.raw_id(s) for s in starts}
-        frontier = list(seen)
+        plan, d = self.plan, self.d
+        by_raw = {d.raw_id(s): s for s in starts}
+        seen = set(by_raw)
+        kinds: dict[Any, str | None] = dict.fromkeys(seen)
         if plan.project is not None:
-            frontier = self._in_project(frontier)
+            kinds = self._in_project(list(seen))
+        frontier = _Frontier(list(kinds), list(kinds.values()), [by_raw[r] for r in kinds])
         out: list[WalkStep] = []
-        if not frontier or not self.legs:
+        if not frontier.raw or not self.legs:
             return out
-        self.d.probe_indexes(self.conn)
+        d.probe_indexes(self.conn)
         # Each level is sent before the one before it is decoded, so the server computes it meanwhile
         # (on PostgreSQL; see SqlDialect.pipeline).
-        with self.d.pipeline(self.conn) as send:
+        with d.pipeline(self.conn) as send:
             depth, pending = 1, self._send(send, frontier)
             while pending:
                 found = self._collect(pending, seen)
-                near, frontier = frontier, [row[0] for _, row in found]
-                more = frontier and (plan.max_depth is None or depth < plan.max_depth)
-                pending = self._send(send, frontier) if more else []
-                out.extend(self._steps_of(depth, near, found))
+                kind_at = self.kind_at
+                raw = [row[0] for _, row in found]
+                reached = _Frontier(
+                    raw, [row[kind_at] for _, row in found] if kind_at is not None else [], []
+                )
+                more = raw and (plan.max_depth is None or depth < plan.max_depth)
+                next_pending = self._send(send, reached) if more else []
+                out.extend(self._steps_of(depth, frontier.ids, found, reached.ids))
+                frontier, pending = reached, next_pending
                 depth += 1
         return out
 
-    def _in_project(self, ids: list[Any]) -> list[Any]:
-        """Those of ``ids`` that are entities of the walk's project, in the same order (their kinds
-        noted)."""
+    def _in_project(self, ids: list[Any]) -> dict[Any, str | None]:
+        """Those of ``ids`` that are entities of the walk's project, with their kinds."""
         sql = f"SELECT id, project, kind FROM entities WHERE {self.d.raw_in('id')}"  # noqa: S608 - fixed
         rows = self.conn.exec_driver_sql(sql, (self.d.raw_list(ids),)).all()
         inside = {rid: kind for rid, project, kind in rows if project == self.plan.project}
-        self._kinds.update(inside)
-        return [i for i in ids if i in inside]
+        return {i: inside[i] for i in ids if i in inside}
 
-    def _send(self, send: Send, frontier: list[Any]) -> list[tuple[int, Callable[[], list[Any]]]]:
+    def _send(self, send: Send, frontier: _Frontier) -> list[tuple[int, Callable[[], list[Any]]]]:
         """The level statements from ``frontier`` (one per chunk of it), sent: each chunk's first
         position, packed as in a first edge, and the function that gives its rows."""
         tail = () if self.plan.project is None else (self.plan.project,)
-        raw_list, kinds = self.d.raw_list, self._kinds
+        raw_list, raw, kinds = self.d.raw_list, frontier.raw, frontier.kinds
         pending = []
-        for start in range(0, len(frontier), _CHUNK):
-            chunk = frontier[start : start + _CHUNK]
+        for start in range(0, len(raw), _CHUNK):
+            chunk = raw[start : start + _CHUNK]
             params = []
             for leg in self.legs:
                 if leg.near_kinds is None:
                     params.append(raw_list(chunk))
                 else:  # None in their places, so positions still order the first edges
-                    near, get = leg.near_kinds, kinds.get
-                    kept = [i if (k := get(i)) is None or k in near else None for i in chunk]
+                    near = leg.near_kinds
+                    chunk_kinds = kinds[start : start + _CHUNK]
+                    kept = [
+                        i if k is None or k in near else None for i, k in zip(chunk, chunk_kinds, strict=True)
+                    ]
                     params.append(raw_list(kept))
             pending.append((start * _SEQ_SPAN, send(self.level_sql, (*params, *tail))))
         return pending
 
-    def _collect(
-        self, pending: list[tuple[int, Callable[[], list[Any]]]], seen: set[Any]
-    ) -> list[tuple[int, Any]]:
+    @staticmethod
+    def _collect(pending: list[tuple[int, Callable[[], list[Any]]]], seen: set[Any]) -> list[tuple[int, Any]]:
         """Every entity a level reached and not in ``seen`` (added to it), as its packed first edge
-        and its level row, in the order breadth first reaches them.
-
-        Ids are hashed as few times as possible: PostgreSQL's are ``uuid.UUID``, whose hash is Python
-        code, and a trace meets thousands."""
+        and its level row, in the order breadth first reaches them."""
         found: list[tuple[int, Any]] = []
-        kinds, kind_at = self._kinds, self.kind_at
+        add = seen.add
         for offset, rows in pending:
             for row in rows():
                 far = row[0]
-                if far not in seen:  # in an earlier chunk, it was reached by an earlier edge
-                    seen.add(far)
+                # One hash for both the test and the insertion.
+                size = len(seen)
+                add(far)
+                if len(seen) != size:  # not in an earlier chunk, where an earlier edge reached it
                     found.append((row[1] + offset, row))
-                    if kind_at is not None:
-                        kinds[far] = row[kind_at]
         found.sort(key=itemgetter(0))
         return found
 
-    def _steps_of(self, depth: int, frontier: list[Any], found: list[tuple[int, Any]]) -> list[WalkStep]:
-        """A level's part of the walk's answer, from its rows and the frontier it started from: each
-        entity reached with the edge that first reached it (and the entity, if asked for)."""
+    def _steps_of(
+        self, depth: int, near_ids: list[EntityId], found: list[tuple[int, Any]], far_ids: list[EntityId]
+    ) -> list[WalkStep]:
+        """A level's part of the walk's answer, from its rows and the ids of the frontier it started
+        from: each entity reached with the edge that first reached it (and the entity, if asked for).
+        The ids of the entities reached are appended to ``far_ids``, in their order."""
         if not found:
             return []
         d, up = self.d, self.plan.up
         nodes: Iterable[Any] = repeat(None)
         if self.plan.entities:
             nodes = codec.raw_entities(d, [row[6:] for _, row in found])
-        ids, times = self._ids, self._times
+        times = self._times
         out: list[WalkStep] = []
         # Thousands of each per trace, from rows the store wrote: built without __init__.
         new_edge, new_step = assembler(Edge), assembler(WalkStep)
-        uuid_of, time_of, json_of = codec.uuid_of, d.time_of, d.json_of
+        uuid_of, time_of, json_of, keep = codec.uuid_of, d.time_of, d.json_of, far_ids.append
         for (first, row), node in zip(found, nodes, strict=False):
-            far, _, rel, attrs, at, by = row[:6]
-            near = frontier[first // _SEQ_SPAN]
-            near_id = ids.get(near)
-            if near_id is None:
-                near_id = ids[near] = EntityId(uuid_of(near))
+            _, _, rel, attrs, at, by = row[:6]
+            near_id = near_ids[first // _SEQ_SPAN]
             # Each entity is reached once; its decoded row has its id already.
-            far_id = ids[far] = node.id if node is not None else EntityId(uuid_of(far))
+            far_id = node.id if node is not None else EntityId(uuid_of(row[0]))
+            keep(far_id)
             created = times.get(at)
             if created is None:
                 created = times[at] = time_of(at)
@@ -320,6 +327,16 @@ class _Walk:
                 edge = new_edge(near_id, relation, far_id, attrs, created, by)
             out.append(new_step(far_id, depth, edge, node))
         return out
+
+
+@dataclass(slots=True)
+class _Frontier:
+    """The entities a level starts from, in order: raw ids, kinds (``None`` where not known; empty
+    when no leg needs them) and ids (filled as the level before is decoded)."""
+
+    raw: list[Any]
+    kinds: list[str | None]
+    ids: list[EntityId]
 
 
 @dataclass(frozen=True, slots=True)
