@@ -75,54 +75,68 @@ def guided_closure(
         )
     ).all()
     by_raw = {raw: (kind, own, ups) for raw, kind, own, ups in seeds}
-    ids: dict[Any, EntityId] = {}
+    # Each entity entered, by raw id: its kind, its own facts' digest and its id. One map, so an entity
+    # is hashed once when entered and once per edge that reaches it again (PostgreSQL's raw ids are
+    # ``uuid.UUID``, whose hash and equality are Python code); the frontier's own are in parallel lists.
+    entered: dict[Any, tuple[str, str | None, EntityId]] = {}
     kinds: dict[EntityId, Kind] = {}
-    kind_of: dict[Any, str] = {}
-    own_of: dict[Any, str | None] = {}
-    frontier = []
+    frontier: list[Any] = []
+    frontier_kinds: list[str] = []
+    frontier_ids: list[EntityId] = []
     for s in start:
         raw = d.raw_id(s)
-        if raw in by_raw and raw not in kind_of:
-            kind_of[raw], own_of[raw], ups = by_raw[raw]
-            ids[raw] = s
-            kinds[s] = _KINDS[kind_of[raw]]
+        if raw in by_raw and raw not in entered:
+            kind, own, ups = by_raw[raw]
+            entered[raw] = (kind, own, s)
+            kinds[s] = _KINDS[kind]
             if ups != 0:  # nothing lies above an entity with no material upstream
                 frontier.append(raw)
-    found = set().union(*(hits.of(own_of[r]) for r in kind_of))
+                frontier_kinds.append(kind)
+                frontier_ids.append(s)
+    found = set().union(*(hits.of(own) for _, own, _ in entered.values()))
     parent: dict[EntityId, tuple[EntityId, Relation]] = {}
     depth: dict[EntityId, int] = {}
     level = 0
+    id_of = d.id_of
+    d.probe_indexes(conn)  # each level joins the frontier's list to the edges
     while frontier and not (nearest and found >= want):
         level += 1
-        step = _step(d, frontier, {kind_of[r] for r in frontier}, project)
+        step = _step(d, frontier, set(frontier_kinds), project)
         if step is None:
             break
+        # In breadth-first order: by the near end's place in the frontier, then by edge.
         rows = conn.exec_driver_sql(step[0], tuple(step[1])).all()
         hits.learn(r[5] for r in rows)
-        by_near: dict[Any, list[Any]] = {}
-        for row in rows:
-            by_near.setdefault(row[1], []).append(row)
-        nxt = []
-        for near in frontier:
-            for _, _, rel, far, far_kind, facts_dg, own_dg, ups in sorted(by_near.get(near, ()), key=_seq):
-                if far in kind_of or kind_of[near] not in _MATERIAL[rel] or not hits.of(facts_dg):
-                    continue
-                kind_of[far], own_of[far] = far_kind, own_dg
-                eid = ids[far] = EntityId(d.id_of(far))
-                kinds[eid] = _KINDS[far_kind]
-                parent[eid] = (ids[near], _RELATIONS[rel])
-                depth[eid] = level
-                found |= hits.of(own_dg)
-                if ups != 0:
-                    nxt.append(far)
-        frontier = nxt
-    holders = [raw for raw in kind_of if hits.of(own_of[raw])]
+        nxt: list[Any] = []
+        nxt_kinds: list[str] = []
+        nxt_ids: list[EntityId] = []
+        for at, _, rel, far, far_kind, facts_dg, own_dg, ups in rows:
+            if frontier_kinds[at] not in _MATERIAL[rel] or far in entered or not hits.of(facts_dg):
+                continue
+            eid = EntityId(id_of(far))
+            entered[far] = (far_kind, own_dg, eid)
+            kinds[eid] = _KINDS[far_kind]
+            parent[eid] = (frontier_ids[at], _RELATIONS[rel])
+            depth[eid] = level
+            found |= hits.of(own_dg)
+            if ups != 0:
+                nxt.append(far)
+                nxt_kinds.append(far_kind)
+                nxt_ids.append(eid)
+        frontier, frontier_kinds, frontier_ids = nxt, nxt_kinds, nxt_ids
+    holders = [raw for raw, (_, own, _) in entered.items() if hits.of(own)]
     if nearest:  # only the first holder of each fact, breadth first
         first: dict[uuid.UUID, Any] = {}
+        digests: set[str | None] = set()  # a holder of digests seen before holds no fact first
         for raw in holders:
-            for fact in hits.of(own_of[raw]):
-                first.setdefault(fact, raw)
-        holders = [raw for raw in holders if raw in set(first.values())]
+            own = entered[raw][1]
+            if own not in digests:
+                digests.add(own)
+                for fact in hits.of(own):
+                    first.setdefault(fact, raw)
+        firsts = set(first.values())
+        holders = [raw for raw in holders if raw in firsts]
+    ids = {raw: entered[raw][2] for raw in holders}
     return Closure(kinds, parent, depth, _annotations(conn, d, holders, ids, annotate, want))
 
 
@@ -157,10 +171,11 @@ class _Hits:
 
 
 def _step(d: SqlDialect, frontier: list[Any], kinds: set[str], project: str) -> tuple[str, list[Any]] | None:
-    """The material edges one step upstream of ``frontier``, with the far end's kind and digests; only
-    the relations some entity of the frontier can be the downstream end of (None: no such relation).
-    Raw SQL: the statement runs once per level of every walk, and building it with SQLAlchemy cost
-    more than running it."""
+    """The material edges one step upstream of ``frontier``, each with its near end's place in the
+    frontier and the far end's kind and digests, in breadth-first order (by that place, then by
+    edge); only the relations some entity of the frontier can be the downstream end of (None: no
+    such relation). Raw SQL: the statement runs once per level of every walk, and building it with
+    SQLAlchemy cost more than running it."""
     p = d.placeholder
     branches, params = [], []
     for near, far, every in (("src", "dst", _AT_DST), ("dst", "src", _AT_SRC)):
@@ -168,10 +183,12 @@ def _step(d: SqlDialect, frontier: list[Any], kinds: set[str], project: str) -> 
         if not relations:
             continue
         named = ", ".join(f"'{r}'" for r in relations)  # the fixed vocabulary, never input
+        # CROSS JOIN fixes SQLite's join order: from the frontier, not from the project's entities.
         branches.append(
-            f"SELECT s.seq, s.{near}, s.relation, s.{far}, e.kind, f.facts, f.own, f.ups "  # noqa: S608
-            f"FROM edges s JOIN entities e ON e.id = s.{far} JOIN upstream_facts f ON f.entity = s.{far} "
-            f"WHERE {d.raw_in('s.' + near)} AND s.relation IN ({named}) "
+            f"SELECT j.key, s.seq, s.relation, s.{far}, e.kind, f.facts, f.own, f.ups "  # noqa: S608
+            f"FROM {d.raw_table('j')} CROSS JOIN edges s JOIN entities e ON e.id = s.{far} "
+            f"JOIN upstream_facts f ON f.entity = s.{far} "
+            f"WHERE s.{near} = j.value AND s.relation IN ({named}) "
             # ``|| ''`` keeps SQLite from driving the join from the project index (every entity of
             # the project) instead of from the frontier's edges.
             f"AND e.project || '' = {p}"
@@ -179,7 +196,7 @@ def _step(d: SqlDialect, frontier: list[Any], kinds: set[str], project: str) -> 
         params += [d.raw_list(frontier), project]
     if not branches:
         return None
-    return " UNION ALL ".join(branches), params
+    return " UNION ALL ".join(branches) + " ORDER BY 1, 2", params
 
 
 def _annotations(
@@ -207,10 +224,6 @@ def _annotations(
             fact = facts[dst] = EntityId(d.id_of(dst))
         out.append((ids[src], _RELATIONS[rel], fact))
     return out
-
-
-def _seq(row: Any) -> Any:
-    return row[0]
 
 
 def _raw(column: Any) -> Any:
