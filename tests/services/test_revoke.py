@@ -39,3 +39,27 @@ def test_revoking_twice_is_a_conflict(show):
     show.t.revoker.revoke("license:marcus-agreement", reason="x")
     with pytest.raises(Conflict, match="already revoked"):
         show.t.revoker.revoke("license:marcus-agreement", reason="again")
+
+
+def test_the_impact_is_computed_with_the_collector_paused_and_applied_with_it_running(show, monkeypatch):
+    import gc
+
+    from rmtc.services.revoke import Revoker
+
+    seen: dict[str, bool] = {}
+    plan, apply = Revoker._plan, Revoker._apply
+
+    def planning(self, *args):
+        seen["plan"] = gc.isenabled()
+        return plan(self, *args)
+
+    def applying(self, *args):
+        seen["apply"] = gc.isenabled()
+        return apply(self, *args)
+
+    monkeypatch.setattr(Revoker, "_plan", planning)
+    monkeypatch.setattr(Revoker, "_apply", applying)
+    assert gc.isenabled()
+    show.t.revoker.revoke("party:marcus_cole", reason="consent withdrawn")
+    assert seen == {"plan": False, "apply": True}
+    assert gc.isenabled()

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from rmtc.core import collector
 from rmtc.core.entities import DatasetVersion, Entity, License, Party, Run
 from rmtc.core.ids import EntityId
 from rmtc.core.kinds import MATERIAL, Kind, Relation
@@ -80,6 +81,16 @@ class Revoker:
         """
         target = self.t.resolve(ref)
         when = at or self.t.clock.now().date()
+        # A talent's impact is tens of thousands of references and edges, all alive until the answer
+        # is built: collections would walk them again and again and free nothing.
+        with collector.paused():
+            impact = self._impact(target)
+        if not dry_run:
+            self._apply(impact, reason, when)
+        return impact
+
+    def _impact(self, target: Entity) -> Impact:
+        """The impact and plan of revoking ``target`` (a licence or a talent), without applying it."""
         if isinstance(target, License):
             licenses, talent = [target], None
         elif isinstance(target, Party):
@@ -132,8 +143,6 @@ class Revoker:
                 if e.dst in reached:
                     dropped[e.dst].append(e.src)
         impact.plan = self._plan(starts, impact.downstream, rebuilt, inputs, dropped)
-        if not dry_run:
-            self._apply(impact, reason, when)
         return impact
 
     def _plan(

@@ -758,10 +758,10 @@ class PostgresDialect(SqlDialect):
         import psycopg
 
         if not psycopg.Pipeline.is_supported():  # a libpq older than 14: one statement at a time
-            with super().pipeline(conn) as send:
-                yield send
+            with super().pipeline(conn) as one_at_a_time:
+                yield one_at_a_time
             return
-        driver = conn.connection.driver_connection
+        driver: Any = conn.connection.driver_connection
         error = conn.dialect.loaded_dbapi.Error
 
         def send(sql: str, params: Sequence[Any]) -> Callable[[], list[Any]]:
@@ -773,7 +773,8 @@ class PostgresDialect(SqlDialect):
             def rows() -> list[Any]:
                 with _as_sqlalchemy_error(error, sql, params):
                     try:
-                        return cursor.fetchall()
+                        rows: list[Any] = cursor.fetchall()
+                        return rows
                     finally:
                         cursor.close()
 

@@ -13,10 +13,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from rmtc.core.frozen import assembler
 from rmtc.core.ids import EntityId
 from rmtc.core.kinds import Relation
 from rmtc.store.sql import codec
-from rmtc.store.sql.dialect import SqlDialect
+from rmtc.store.sql.dialect import SqlDialect, driver_rows
 from rmtc.store.types import Edge
 
 _SELECT = f"SELECT src, relation, dst, {codec.raw_json('attrs')}, created_at, created_by FROM edges"  # noqa: S608
@@ -46,7 +47,7 @@ def find_edges(
     sql = _SELECT + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY seq"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
-    rows = conn.exec_driver_sql(sql, tuple(params)).all()
+    rows = driver_rows(conn, sql, tuple(params))
     return _edges_of(d, rows)
 
 
@@ -56,6 +57,7 @@ def _edges_of(d: SqlDialect, rows: Sequence[Sequence[Any]]) -> list[Edge]:
     ids: dict[Any, EntityId] = {}
     times: dict[Any, datetime] = {}
     json_of = d.json_of
+    new_edge = assembler(Edge)  # rows the store wrote: built without __init__ (rmtc.core.frozen)
     out = []
     for raw_src, rel, raw_dst, attrs, at, by in rows:
         s = ids.get(raw_src)
@@ -67,7 +69,7 @@ def _edges_of(d: SqlDialect, rows: Sequence[Sequence[Any]]) -> list[Edge]:
         created = times.get(at)
         if created is None:
             created = times[at] = d.time_of(at)
-        out.append(Edge(s, _RELATIONS[rel], t, json_of(attrs) or {}, created, by))
+        out.append(new_edge(s, _RELATIONS[rel], t, json_of(attrs) or {}, created, by))
     return out
 
 

@@ -31,15 +31,14 @@ hash is computed in C (a ``uuid.UUID`` hashes in Python).
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from rmtc.core import collector
 from rmtc.core.entities import Entity
 from rmtc.core.ids import EntityId
 from rmtc.core.kinds import ENDS, Kind, Relation
@@ -59,33 +58,13 @@ _EDGE_KEY = ("src", "relation", "dst")
 
 
 def write_batch(conn: sa.Connection, d: SqlDialect, batch: WriteBatch) -> WriteResult:
-    with _collector_paused(len(batch.entities) + len(batch.edges)):
+    with collector.paused(len(batch.entities) + len(batch.edges) >= _PAUSE_GC_ROWS):
         return _write_batch(conn, d, batch)
 
 
-#: From this many entities and edges on, a batch is written with the cyclic garbage collector paused.
+#: From this many entities and edges on, a batch is written with the cyclic garbage collector paused
+#: (:mod:`rmtc.core.collector`).
 _PAUSE_GC_ROWS = 10_000
-
-
-@contextlib.contextmanager
-def _collector_paused(rows: int) -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a large batch is written.
-
-    A bulk load's batch allocates millions of rows, keys and sets that all live until it is written;
-    each allocation wave triggers collections that walk every live object (the batch's and the
-    application's) and free nothing: about a tenth of the write time of a bulk load. The little
-    cyclic garbage a write makes (a refused batch's traceback) waits for the next collection: the
-    collector is resumed as soon as the batch is written or refused. One the application paused
-    itself stays paused.
-    """
-    if rows < _PAUSE_GC_ROWS or not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _write_batch(conn: sa.Connection, d: SqlDialect, batch: WriteBatch) -> WriteResult:
