@@ -30,8 +30,6 @@ from rmtc.store.sql.schema import edges, entities
 from rmtc.store.sql.walk import _ends, _kinds_ok, _Plan, _plan
 from rmtc.store.types import Closure
 
-_RELATIONS = {r.value: r for r in Relation}
-_KINDS = {k.value: k for k in Kind}
 _EDGE, _NODE, _NOTE = 0, 1, 2
 
 
@@ -157,12 +155,13 @@ def _assemble(d: SqlDialect, starts: list[EntityId], rows: Sequence[Any]) -> Clo
     for s, raw_s in zip(starts, raw_starts, strict=True):
         if raw_s in kind_of:
             ids[raw_s] = s
-            kinds[s] = _KINDS[kind_of[raw_s]]
+            kinds[s] = codec.KIND_OF[kind_of[raw_s]]
     parent: dict[EntityId, tuple[EntityId, Relation]] = {}
     depth: dict[EntityId, int] = {}
     frontier = list(dict.fromkeys(r for r in raw_starts if r in kind_of))
     seen = set(frontier)
     level = 0
+    kind_named, relation_named = codec.KIND_OF, codec.RELATION_OF
     while frontier:
         level += 1
         nxt = []
@@ -172,10 +171,10 @@ def _assemble(d: SqlDialect, starts: list[EntityId], rows: Sequence[Any]) -> Clo
                     seen.add(far)
                     nxt.append(far)
                     eid = id_of(far)
-                    kinds[eid] = _KINDS[kind_of[far]]
-                    parent[eid] = (id_of(node), _RELATIONS[rel])
+                    kinds[eid] = kind_named[kind_of[far]]
+                    parent[eid] = (id_of(node), relation_named[rel])
                     depth[eid] = level
         frontier = nxt
     notes.sort(key=lambda x: x[0])
-    annotations = [(id_of(a), _RELATIONS[rel], id_of(b)) for _, a, rel, b in notes]
+    annotations = [(id_of(a), codec.RELATION_OF[rel], id_of(b)) for _, a, rel, b in notes]
     return Closure(kinds, parent, depth, annotations)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from rmtc.core.entities import Entity, from_columns, from_record, to_record
 from rmtc.core.ids import EntityId
-from rmtc.core.kinds import Relation
+from rmtc.core.kinds import Kind, Relation
 from rmtc.errors import InvalidInput
 from rmtc.store.types import AuditEvent, Edge
 
@@ -186,13 +186,16 @@ def uuid_of(raw: Any) -> uuid.UUID:
     return value
 
 
-_RELATIONS = {r.value: r for r in Relation}
+#: A kind or a relation by its stored spelling: ``Kind(value)`` and ``Relation(value)`` run Python code
+#: for each lookup, and the raw reads (walks, closures, impacts) make one per row.
+KIND_OF: dict[str, Kind] = {k.value: k for k in Kind}
+RELATION_OF: dict[str, Relation] = {r.value: r for r in Relation}
 
 
 def row_edge(row: Any) -> Edge:
     """An edge from a row of ``seq, src, relation, dst, attrs, created_at, created_by``."""
     _, src, rel, dst, attrs, created_at, created_by = row
-    return Edge(src, _RELATIONS[rel], dst, attrs or {}, created_at, created_by)
+    return Edge(src, RELATION_OF[rel], dst, attrs or {}, created_at, created_by)
 
 
 def row_audit(row: Any) -> AuditEvent:

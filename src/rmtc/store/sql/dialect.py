@@ -773,8 +773,8 @@ class PostgresDialect(SqlDialect):
             def rows() -> list[Any]:
                 with _as_sqlalchemy_error(error, sql, params):
                     try:
-                        rows: list[Any] = cursor.fetchall()
-                        return rows
+                        fetched: list[Any] = cursor.fetchall()
+                        return fetched
                     finally:
                         cursor.close()
 

@@ -21,7 +21,6 @@ from rmtc.store.sql.dialect import SqlDialect, driver_rows
 from rmtc.store.types import Edge
 
 _SELECT = f"SELECT src, relation, dst, {codec.raw_json('attrs')}, created_at, created_by FROM edges"  # noqa: S608
-_RELATIONS = {r.value: r for r in Relation}
 
 
 def find_edges(
@@ -58,6 +57,7 @@ def _edges_of(d: SqlDialect, rows: Sequence[Sequence[Any]]) -> list[Edge]:
     times: dict[Any, datetime] = {}
     json_of = d.json_of
     new_edge = assembler(Edge)  # rows the store wrote: built without __init__ (rmtc.core.frozen)
+    relation_of = codec.RELATION_OF
     out = []
     for raw_src, rel, raw_dst, attrs, at, by in rows:
         s = ids.get(raw_src)
@@ -69,7 +69,7 @@ def _edges_of(d: SqlDialect, rows: Sequence[Sequence[Any]]) -> list[Edge]:
         created = times.get(at)
         if created is None:
             created = times[at] = d.time_of(at)
-        out.append(new_edge(s, _RELATIONS[rel], t, json_of(attrs) or {}, created, by))
+        out.append(new_edge(s, relation_of[rel], t, json_of(attrs) or {}, created, by))
     return out
 
 

@@ -45,6 +45,7 @@ import sqlalchemy as sa
 from rmtc.core.frozen import assembler
 from rmtc.core.ids import EntityId
 from rmtc.core.kinds import MATERIAL, UPSTREAM_AT_SRC, Kind, Relation
+from rmtc.store.sql import codec
 from rmtc.store.sql.dialect import SqlDialect, driver_rows
 from rmtc.store.sql.schema import edges, entities, fact_sets, upstream_facts
 from rmtc.store.types import EntityRef, UpstreamFacts
@@ -428,9 +429,6 @@ def as_upstream(d: SqlDialect, facts: Iterable[Fact]) -> UpstreamFacts:
     )
 
 
-_KIND_OF_VALUE = {k.value: k for k in Kind}
-
-
 def holding(
     conn: sa.Connection, d: SqlDialect, refs: Collection[EntityId], project: str
 ) -> dict[EntityId, EntityRef]:
@@ -449,7 +447,7 @@ def holding(
         f"AND e.project || '' = {d.placeholder} ORDER BY e.seq"
     )
     rows = driver_rows(conn, sql, (d.raw_list(d.raw_id(r) for r in refs), project))
-    kinds, id_of, new_ref = _KIND_OF_VALUE, d.id_of, assembler(EntityRef)
+    kinds, id_of, new_ref = codec.KIND_OF, d.id_of, assembler(EntityRef)
     found: dict[EntityId, EntityRef] = {}
     for raw, kind, name, version in rows:
         eid = EntityId(id_of(raw))

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from rmtc.core.ids import EntityId
 from rmtc.core.kinds import MATERIAL, UPSTREAM_AT_SRC, Kind, Relation
 from rmtc.errors import InvalidInput
+from rmtc.store.sql import codec
 from rmtc.store.sql.dialect import SqlDialect
 from rmtc.store.sql.schema import entities, upstream_facts
 from rmtc.store.types import Closure
@@ -31,8 +32,6 @@ from rmtc.store.types import Closure
 _MATERIAL = {r.value: frozenset(k.value for k in ks) for r, ks in MATERIAL.items()}
 _AT_SRC = sorted(r.value for r in UPSTREAM_AT_SRC)
 _AT_DST = sorted(r for r in _MATERIAL if r not in _AT_SRC)
-_KINDS = {k.value: k for k in Kind}
-_RELATIONS = {r.value: r for r in Relation}
 _RAW = sa.types.NullType()
 
 
@@ -88,7 +87,7 @@ def guided_closure(
         if raw in by_raw and raw not in entered:
             kind, own, ups = by_raw[raw]
             entered[raw] = (kind, own, s)
-            kinds[s] = _KINDS[kind]
+            kinds[s] = codec.KIND_OF[kind]
             if ups != 0:  # nothing lies above an entity with no material upstream
                 frontier.append(raw)
                 frontier_kinds.append(kind)
@@ -97,7 +96,7 @@ def guided_closure(
     parent: dict[EntityId, tuple[EntityId, Relation]] = {}
     depth: dict[EntityId, int] = {}
     level = 0
-    id_of = d.id_of
+    id_of, kind_of, relation_of = d.id_of, codec.KIND_OF, codec.RELATION_OF
     d.probe_indexes(conn)  # each level joins the frontier's list to the edges
     while frontier and not (nearest and found >= want):
         level += 1
@@ -115,8 +114,8 @@ def guided_closure(
                 continue
             eid = EntityId(id_of(far))
             entered[far] = (far_kind, own_dg, eid)
-            kinds[eid] = _KINDS[far_kind]
-            parent[eid] = (frontier_ids[at], _RELATIONS[rel])
+            kinds[eid] = kind_of[far_kind]
+            parent[eid] = (frontier_ids[at], relation_of[rel])
             depth[eid] = level
             found |= hits.of(own_dg)
             if ups != 0:
@@ -222,7 +221,7 @@ def _annotations(
         fact = facts.get(dst)
         if fact is None:
             fact = facts[dst] = EntityId(d.id_of(dst))
-        out.append((ids[src], _RELATIONS[rel], fact))
+        out.append((ids[src], codec.RELATION_OF[rel], fact))
     return out
 
 

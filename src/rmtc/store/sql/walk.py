@@ -72,8 +72,7 @@ from rmtc.store.sql.dialect import Send, SqlDialect
 from rmtc.store.types import Edge, WalkStep
 
 _AT_SRC = frozenset(r.value for r in UPSTREAM_AT_SRC)
-_RELATIONS = {r.value: r for r in Relation}
-_VOCABULARY = frozenset(_RELATIONS)
+_VOCABULARY = frozenset(codec.RELATION_OF)
 #: A level's first edges are packed as ``position * _SEQ_SPAN + seq`` (edge seqs stay below 2**43);
 #: frontiers are cut into chunks of ``_CHUNK`` positions so that stays below 2**62 on both backends.
 _SEQ_SPAN = 1 << 43
@@ -172,7 +171,7 @@ def _near_kinds(near: str, relations: frozenset[str]) -> frozenset[str] | None:
     fixes them (:data:`rmtc.core.kinds.ENDS`); otherwise ``None``."""
     kinds: set[str] = set()
     for rel in relations:
-        ends = ENDS.get(_RELATIONS[rel])
+        ends = ENDS.get(codec.RELATION_OF[rel])
         if ends is None:
             return None
         kinds.update(k.value for k in ends[0 if near == "src" else 1])
@@ -234,9 +233,9 @@ class _Walk:
         # (on PostgreSQL; see SqlDialect.pipeline).
         with d.pipeline(self.conn) as send:
             depth, pending = 1, self._send(send, frontier)
+            kind_at = self.kind_at
             while pending:
                 found = self._collect(pending, seen)
-                kind_at = self.kind_at
                 raw = [row[0] for _, row in found]
                 reached = _Frontier(
                     raw, [row[kind_at] for _, row in found] if kind_at is not None else [], []
@@ -311,6 +310,7 @@ class _Walk:
         # Thousands of each per trace, from rows the store wrote: built without __init__.
         new_edge, new_step = assembler(Edge), assembler(WalkStep)
         uuid_of, time_of, json_of, keep = codec.uuid_of, d.time_of, d.json_of, far_ids.append
+        relation_of = codec.RELATION_OF
         for (first, row), node in zip(found, nodes, strict=False):
             _, _, rel, attrs, at, by = row[:6]
             near_id = near_ids[first // _SEQ_SPAN]
@@ -320,7 +320,7 @@ class _Walk:
             created = times.get(at)
             if created is None:
                 created = times[at] = time_of(at)
-            relation, attrs = _RELATIONS[rel], json_of(attrs) or {}
+            relation, attrs = relation_of[rel], json_of(attrs) or {}
             if (rel in _AT_SRC) is up:  # the step went dst -> src
                 edge = new_edge(far_id, relation, near_id, attrs, created, by)
             else:
