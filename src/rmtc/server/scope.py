@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from rmtc.core.entities import Entity
@@ -101,6 +102,9 @@ class ScopedStore:
 
     def schema_version(self) -> int:
         return self._store.schema_version()
+
+    def reading(self) -> AbstractContextManager[None]:
+        return self._store.reading()
 
     # -- provenance ----------------------------------------------------------------------------------
     def write(self, batch: WriteBatch) -> WriteResult:

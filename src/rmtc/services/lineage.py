@@ -14,6 +14,7 @@ from rmtc.core.entities import Entity
 from rmtc.core.frozen import assembler
 from rmtc.core.ids import EntityId
 from rmtc.core.kinds import Kind, Relation
+from rmtc.services.reads import one_transaction
 from rmtc.store.types import Edge
 
 if TYPE_CHECKING:
@@ -98,6 +99,7 @@ class Lineage:
     def __init__(self, tracker: Tracker):
         self.t = tracker
 
+    @one_transaction
     def trace(
         self,
         ref: RefLike,
@@ -123,6 +125,7 @@ class Lineage:
             nodes = [n for n in nodes if n.direction == "root" or n.entity.kind in wanted]
         return Trace(root, nodes)
 
+    @one_transaction
     def path(self, a: RefLike, b: RefLike) -> list[tuple[Entity, Edge | None]] | None:
         """The shortest chain of edges from ``a`` to ``b``, upstream or downstream (``None`` if they are
         not connected that way): each entity with the edge that leads to the next."""

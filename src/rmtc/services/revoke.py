@@ -79,12 +79,11 @@ class Revoker:
             Conflict: the licence (or every licence of the talent) is already revoked.
             InvalidInput: the reference is neither a licence nor a talent.
         """
-        target = self.t.resolve(ref)
         when = at or self.t.clock.now().date()
         # A talent's impact is tens of thousands of references and edges, all alive until the answer
         # is built: collections would walk them again and again and free nothing.
-        with collector.paused():
-            impact = self._impact(target)
+        with self.t.store.reading(), collector.paused():
+            impact = self._impact(self.t.resolve(ref))
         if not dry_run:
             self._apply(impact, reason, when)
         return impact

@@ -33,6 +33,7 @@ from rmtc.core.kinds import MATERIAL, Kind, Relation
 from rmtc.core.rights import BUILTIN_RIGHTS, Context, any_allows, evaluate
 from rmtc.core.rights import terms as terms_of
 from rmtc.errors import Conflict, InvalidInput, RightsViolation
+from rmtc.services.reads import one_transaction
 from rmtc.services.upstream import Governance, get_entities, governance
 from rmtc.store.types import Closure, UpstreamFacts
 
@@ -147,6 +148,7 @@ class Rights:
     ) -> Context:
         return Context(at or self.t.clock.now().date(), project, jurisdiction)
 
+    @one_transaction
     def effective(
         self,
         ref: RefLike,
@@ -321,6 +323,7 @@ class Rights:
             )
 
     # -- contains ---------------------------------------------------------------------------------
+    @one_transaction
     def contains(self, ref: RefLike, talent: RefLike, *, max_paths: int | None = 20) -> Containment:
         """Does the artefact derive from any asset depicting the talent? With the number of such
         assets and the evidence paths of the nearest ``max_paths`` of them (``None``: all)."""

@@ -16,6 +16,7 @@ that already exists with other content or an edge that would close a ``derived_f
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from rmtc.core.entities import Entity
@@ -54,6 +55,12 @@ class MetadataStore(Protocol):
 
     def schema_version(self) -> int:
         """The schema revision of the data, for ``rmtc verify`` and support."""
+        ...
+
+    def reading(self) -> AbstractContextManager[None]:
+        """A context in which this thread's reads share what they can (one connection and transaction
+        of a SQL store): for a question that takes several reads, such as the effective rights of an
+        artefact. Nested, it is the outer one. Writes inside go on as outside it."""
         ...
 
     # -- provenance: writes ----------------------------------------------------------------------

@@ -13,6 +13,7 @@ and is not repeated here. What differs, because the service enforces it:
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from rmtc.core.entities import Entity
@@ -61,6 +62,10 @@ class RemoteStore:
 
     def schema_version(self) -> int:
         return int(self._s.call("GET", "/store/info")["schema_version"])
+
+    def reading(self) -> AbstractContextManager[None]:
+        # Each call is its own request; the service shares nothing between them.
+        return nullcontext()
 
     # -- provenance ----------------------------------------------------------------------------------
     def write(self, batch: WriteBatch) -> WriteResult:

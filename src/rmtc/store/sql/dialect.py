@@ -101,6 +101,11 @@ def field_name(name: str) -> str:
 #: gives the statement's rows.
 Send = Callable[[str, Sequence[Any]], Callable[[], list[Any]]]
 
+#: Set in a connection's ``info`` while :meth:`Database.reading <rmtc.store.sql.engine.Database.reading>`
+#: shares its transaction among reads: one that changes a setting for the rest of the transaction
+#: gives it back (:meth:`SqlDialect.probing_indexes`).
+SHARED_READ = "rmtc_shared_read"
+
 
 def driver_rows(conn: sa.Connection, sql: str, params: Sequence[Any]) -> list[Any]:
     """The driver's own rows of ``sql`` (``exec_driver_sql``): reads of thousands of rows (a walk's
@@ -326,10 +331,12 @@ class SqlDialect:
         of elements left out (which keep the others' positions)."""
         raise NotImplementedError
 
-    def probe_indexes(self, conn: sa.Connection) -> None:
-        """For the rest of ``conn``'s transaction, answer joins from a list of ids by probing indexes
-        for each id (a walk's level: a frontier of ids joined to the edges): what the graph walks need
-        whatever the tables' size, where a cost-based planner may prefer hashing a whole table."""
+    @contextlib.contextmanager
+    def probing_indexes(self, conn: sa.Connection) -> Iterator[None]:
+        """Inside, answer joins from a list of ids by probing indexes for each id (a walk's level: a
+        frontier of ids joined to the edges): what the graph walks need whatever the tables' size,
+        where a cost-based planner may prefer hashing a whole table."""
+        yield
 
     @contextlib.contextmanager
     def pipeline(self, conn: sa.Connection) -> Iterator[Send]:
@@ -783,13 +790,21 @@ class PostgresDialect(SqlDialect):
         with _as_sqlalchemy_error(error, "", ()), driver.pipeline():
             yield send
 
-    def probe_indexes(self, conn: sa.Connection) -> None:
-        # Local to the transaction: a read connection's ends with the read. Parallel workers cost more
-        # to start than such a join takes.
+    @contextlib.contextmanager
+    def probing_indexes(self, conn: sa.Connection) -> Iterator[None]:
+        # Local to the transaction: a read connection's ends with the read, so the settings are given
+        # back only where the transaction goes on to other reads (Database.reading). Parallel workers
+        # cost more to start than such a join takes.
         conn.exec_driver_sql(
             "SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true),"
             " set_config('max_parallel_workers_per_gather', '0', true)"
         )
+        yield
+        if conn.info.get(SHARED_READ):  # as the session began them (its startup options included)
+            conn.exec_driver_sql(
+                "SELECT set_config(name, reset_val, true) FROM pg_settings WHERE name IN"
+                " ('enable_hashjoin', 'enable_mergejoin', 'max_parallel_workers_per_gather')"
+            )
 
     def fields_text(self, prefix: str) -> str:
         # Kept as text when written (migration 0007): jsonb's output was most of the cost of a row.

@@ -97,46 +97,46 @@ def guided_closure(
     depth: dict[EntityId, int] = {}
     level = 0
     id_of, kind_of, relation_of = d.id_of, codec.KIND_OF, codec.RELATION_OF
-    d.probe_indexes(conn)  # each level joins the frontier's list to the edges
-    while frontier and not (nearest and found >= want):
-        level += 1
-        step = _step(d, frontier, set(frontier_kinds), project)
-        if step is None:
-            break
-        # In breadth-first order: by the near end's place in the frontier, then by edge.
-        rows = conn.exec_driver_sql(step[0], tuple(step[1])).all()
-        hits.learn(r[5] for r in rows)
-        nxt: list[Any] = []
-        nxt_kinds: list[str] = []
-        nxt_ids: list[EntityId] = []
-        for at, _, rel, far, far_kind, facts_dg, own_dg, ups in rows:
-            if frontier_kinds[at] not in _MATERIAL[rel] or far in entered or not hits.of(facts_dg):
-                continue
-            eid = EntityId(id_of(far))
-            entered[far] = (far_kind, own_dg, eid)
-            kinds[eid] = kind_of[far_kind]
-            parent[eid] = (frontier_ids[at], relation_of[rel])
-            depth[eid] = level
-            found |= hits.of(own_dg)
-            if ups != 0:
-                nxt.append(far)
-                nxt_kinds.append(far_kind)
-                nxt_ids.append(eid)
-        frontier, frontier_kinds, frontier_ids = nxt, nxt_kinds, nxt_ids
-    holders = [raw for raw, (_, own, _) in entered.items() if hits.of(own)]
-    if nearest:  # only the first holder of each fact, breadth first
-        first: dict[uuid.UUID, Any] = {}
-        digests: set[str | None] = set()  # a holder of digests seen before holds no fact first
-        for raw in holders:
-            own = entered[raw][1]
-            if own not in digests:
-                digests.add(own)
-                for fact in hits.of(own):
-                    first.setdefault(fact, raw)
-        firsts = set(first.values())
-        holders = [raw for raw in holders if raw in firsts]
-    ids = {raw: entered[raw][2] for raw in holders}
-    return Closure(kinds, parent, depth, _annotations(conn, d, holders, ids, annotate, want))
+    with d.probing_indexes(conn):  # each level joins the frontier's list to the edges
+        while frontier and not (nearest and found >= want):
+            level += 1
+            step = _step(d, frontier, set(frontier_kinds), project)
+            if step is None:
+                break
+            # In breadth-first order: by the near end's place in the frontier, then by edge.
+            rows = conn.exec_driver_sql(step[0], tuple(step[1])).all()
+            hits.learn(r[5] for r in rows)
+            nxt: list[Any] = []
+            nxt_kinds: list[str] = []
+            nxt_ids: list[EntityId] = []
+            for at, _, rel, far, far_kind, facts_dg, own_dg, ups in rows:
+                if frontier_kinds[at] not in _MATERIAL[rel] or far in entered or not hits.of(facts_dg):
+                    continue
+                eid = EntityId(id_of(far))
+                entered[far] = (far_kind, own_dg, eid)
+                kinds[eid] = kind_of[far_kind]
+                parent[eid] = (frontier_ids[at], relation_of[rel])
+                depth[eid] = level
+                found |= hits.of(own_dg)
+                if ups != 0:
+                    nxt.append(far)
+                    nxt_kinds.append(far_kind)
+                    nxt_ids.append(eid)
+            frontier, frontier_kinds, frontier_ids = nxt, nxt_kinds, nxt_ids
+        holders = [raw for raw, (_, own, _) in entered.items() if hits.of(own)]
+        if nearest:  # only the first holder of each fact, breadth first
+            first: dict[uuid.UUID, Any] = {}
+            digests: set[str | None] = set()  # a holder of digests seen before holds no fact first
+            for raw in holders:
+                own = entered[raw][1]
+                if own not in digests:
+                    digests.add(own)
+                    for fact in hits.of(own):
+                        first.setdefault(fact, raw)
+            firsts = set(first.values())
+            holders = [raw for raw in holders if raw in firsts]
+        ids = {raw: entered[raw][2] for raw in holders}
+        return Closure(kinds, parent, depth, _annotations(conn, d, holders, ids, annotate, want))
 
 
 class _Hits:

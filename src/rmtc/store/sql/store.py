@@ -15,6 +15,7 @@ here; where this implementation goes beyond the words of the protocol it says so
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 from rmtc.core.entities import Entity
@@ -69,6 +70,9 @@ class SqlStore:
 
     def schema_version(self) -> int:
         return migrate.schema_version(self._db)
+
+    def reading(self) -> AbstractContextManager[None]:
+        return self._db.reading()
 
     # -- provenance --------------------------------------------------------------------------------
     def write(self, batch: WriteBatch) -> WriteResult:

@@ -228,10 +228,9 @@ class _Walk:
         out: list[WalkStep] = []
         if not frontier.raw or not self.legs:
             return out
-        d.probe_indexes(self.conn)
         # Each level is sent before the one before it is decoded, so the server computes it meanwhile
         # (on PostgreSQL; see SqlDialect.pipeline).
-        with d.pipeline(self.conn) as send:
+        with d.probing_indexes(self.conn), d.pipeline(self.conn) as send:
             depth, pending = 1, self._send(send, frontier)
             kind_at = self.kind_at
             while pending:
