@@ -16,17 +16,23 @@ from typing import Any
 import networkx as nx
 
 from bench.scale.graph import CREATED, USER, Chunk, Facility
+from rmtc.core import collector
 from rmtc.core.entities import Entity
 from rmtc.store.protocol import MetadataStore
 from rmtc.store.types import AuditEvent, Edge, WriteBatch
 
 
 def timed_chunks(facility: Facility, clock: dict[str, float]) -> Iterator[Chunk]:
-    """The facility's chunks, adding the time spent generating them to ``clock["generate"]``."""
+    """The facility's chunks, adding the time spent generating them to ``clock["generate"]``.
+
+    Generated with the cyclic collector paused (as a store's bulk write is): a chunk is tens of
+    thousands of acyclic objects that all live until written, and each collection walked them and
+    everything else alive, freeing nothing (about 40 % of the generator's time at scale 0.3)."""
     chunks = facility.chunks()
     while True:
         start = time.perf_counter()
-        chunk = next(chunks, None)
+        with collector.paused():
+            chunk = next(chunks, None)
         clock["generate"] = clock.get("generate", 0.0) + time.perf_counter() - start
         if chunk is None:
             return
