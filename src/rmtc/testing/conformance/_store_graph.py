@@ -88,6 +88,23 @@ class GraphCases(StoreCases):
         write(store, *made, edges=tuple(Edge(made[i].id, rel, made[i + 1].id) for i in range(n - 1)))
         return made
 
+    def test_reads_inside_reading_answer_as_outside_it_nested_and_after_a_write(
+        self, store: MetadataStore, m: Maker
+    ) -> None:
+        a, b = m.asset(), m.asset()
+        write(store, a, b, edges=(Edge(a.id, R.DERIVED_FROM, b.id),))
+        outside = (store.get_entity(a.id), [s.entity for s in store.walk([a.id], "up")])
+        later = m.asset()
+        with store.reading():
+            assert (store.get_entity(a.id), [s.entity for s in store.walk([a.id], "up")]) == outside
+            with store.reading():
+                assert store.find_edges(src=[a.id])[0].dst == b.id
+            write(store, later)  # a write inside commits on its own
+        assert store.get_entity(later.id) == later
+        with pytest.raises(NotFound), store.reading():
+            store.get_entity(new_id())
+        assert store.get_entity(b.id) == b
+
     def test_when_walking_up_and_down_then_depths_and_via_edges_are_those_of_the_shortest_path(
         self, store: MetadataStore, m: Maker
     ) -> None:
