@@ -82,7 +82,8 @@ class Database:
         otherwise checks a connection out of the pool, pings it (PostgreSQL) and commits for each:
         about half a millisecond each on PostgreSQL. In SQLite's one transaction the reads also see
         one snapshot. Nested, it is the outer one's. Only for reads: a write goes to a connection of
-        its own and is not seen by the reads of the transaction."""
+        its own, and the reads after it see it on PostgreSQL (each statement takes a fresh snapshot)
+        but not on SQLite (the transaction keeps the snapshot of its first read)."""
         shared = _SHARED.get()
         if shared is not None and shared[0] is self:
             yield
