@@ -4,7 +4,8 @@ Every test runs on both backends; on PostgreSQL the ``COPY`` threshold is lowere
 (``bulk`` fixture) so that small batches take the path a bulk load takes. Both paths must insert
 only the rows that clash with nothing, report exactly those, keep the batch's order in ``seq``,
 take row locks in the same key order, and leave writers of the same content side by side safe.
-SQLite gives a connection writing a large batch a larger page cache, and takes it back after.
+SQLite gives a connection writing a large batch a larger page cache and no per-row foreign-key checks
+(the write's own checks refuse what they would), and takes both back after.
 """
 
 from __future__ import annotations
@@ -19,11 +20,10 @@ import sqlalchemy as sa
 from rmtc.core.entities import Asset, DatasetVersion, Party, Run
 from rmtc.core.ids import new_id
 from rmtc.core.kinds import Kind, Relation
-from rmtc.errors import InvalidInput
-from rmtc.store.sql import codec
+from rmtc.errors import InvalidInput, NotFound
+from rmtc.store.sql import write as write_module
 from rmtc.store.sql.dialect import PostgresDialect
-from rmtc.store.sql.schema import entities
-from rmtc.store.types import Edge, EntityQuery, WriteBatch
+from rmtc.store.types import Edge, EntityQuery, RunStatus, WriteBatch
 from rmtc.testing.fixtures import open_store
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -193,42 +193,83 @@ def test_when_the_copy_fails_in_the_server_then_the_store_error_is_translated(bu
     assert all_assets(bulk) == []
 
 
-def test_when_sqlite_writes_a_large_batch_then_its_connection_gets_a_larger_cache_until_checkin(
-    tmp_path,
+@pytest.fixture
+def few_bulk_rows(monkeypatch: pytest.MonkeyPatch) -> int:
+    """Batches of three entities and edges or more are bulk writes."""
+    monkeypatch.setattr(write_module, "BULK_ROWS", 3)
+    return 3
+
+
+def _pragmas(conn: Any) -> tuple[int, int]:
+    return (
+        int(conn.exec_driver_sql("PRAGMA cache_size").scalar_one()),
+        int(conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one()),
+    )
+
+
+def test_when_sqlite_writes_in_bulk_then_its_connection_has_a_large_cache_and_no_key_checks_until_checkin(
+    tmp_path, few_bulk_rows
 ) -> None:
     from rmtc.store.sql.factory import open_sqlite
 
     store = open_sqlite(str(tmp_path / "s.db"), create=True)
     try:
         db, dialect = store.database, store.database.dialect
-        dialect.bulk_min_rows = 3
-        seen: list[int] = []
+        seen: list[tuple[int, int]] = []
+        original = write_module._write_batch
 
-        def cache_size(conn: Any) -> int:
-            return int(conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
+        def spying(conn: Any, d: Any, batch: WriteBatch) -> Any:
+            seen.append(_pragmas(conn))
+            return original(conn, d, batch)
 
-        def write(frames: list[Asset]) -> None:
-            def fn(conn: Any) -> None:
-                rows = [codec.entity_row(a) for a in frames]
-                columns = list(rows[0])
-                values = dialect.driver_rows(entities, columns, rows)
-                dialect.insert_new_in_order(
-                    conn, entities, columns, values, "id", ("project", "kind", "key", "id")
+        write_module._write_batch = spying
+        try:
+            with db.engine.connect() as conn:
+                usual = _pragmas(conn)
+            store.write(WriteBatch(entities=[asset(1), asset(2)]))
+            store.write(WriteBatch(entities=[asset(h) for h in range(10, 13)]))
+            dv = version()
+            with pytest.raises(NotFound):  # a failed bulk write gives the connection back as well
+                store.write(
+                    WriteBatch(entities=[dv, asset(20)], edges=[Edge(new_id(), Relation.MEMBER_OF, dv.id)])
                 )
-                seen.append(cache_size(conn))
-
-            db.transact(fn)
-
+        finally:
+            write_module._write_batch = original
         with db.engine.connect() as conn:
-            usual = cache_size(conn)
-        write([asset(1), asset(2)])
-        write([asset(h) for h in range(10, 13)])
-        with db.engine.connect() as conn:
-            after = cache_size(conn)
-        assert seen == [usual, -dialect.bulk_cache_kib]
+            after = _pragmas(conn)
+        assert usual[1] == 1
+        assert seen == [usual, (-dialect.bulk_cache_kib, 0), (-dialect.bulk_cache_kib, 0)]
         assert after == usual
     finally:
         store.close()
+
+
+def test_when_a_bulk_batch_links_to_a_missing_entity_then_not_found_names_it_and_nothing_is_written(
+    bulk, few_bulk_rows
+) -> None:
+    dv, missing = version(), new_id()
+    frames = [asset(h) for h in range(4)]
+    edges = [Edge(a.id, Relation.MEMBER_OF, dv.id) for a in frames]
+    with pytest.raises(NotFound) as err:
+        bulk.write(
+            WriteBatch(
+                entities=[dv, *frames], edges=[*edges, Edge(frames[0].id, Relation.DERIVED_FROM, missing)]
+            )
+        )
+    assert str(missing) in err.value.message
+    assert all_assets(bulk) == []
+    assert bulk.find_edges() == []
+
+
+def test_when_a_bulk_batch_gives_a_status_to_an_unknown_run_then_not_found_and_nothing_is_written(
+    bulk, few_bulk_rows
+) -> None:
+    ghost = new_id()
+    frames = [asset(h) for h in range(4)]
+    with pytest.raises(NotFound) as err:
+        bulk.write(WriteBatch(entities=frames, statuses=[RunStatus(ghost, "running", NOW)]))
+    assert str(ghost) in err.value.message
+    assert all_assets(bulk) == []
 
 
 @pytest.mark.postgres

@@ -373,40 +373,46 @@ class SqliteDialect(SqlDialect):
         finally:
             cur.close()
 
-    #: A connection writing a batch of at least ``bulk_min_rows`` rows keeps a page cache of
-    #: ``bulk_cache_kib`` until it goes back to the pool (:meth:`release_bulk_cache`). SQLite's default
-    #: 2 MB thrashes there: random UUID keys spread the rows over every page of each index, and pages
-    #: evicted dirty are written to the WAL, read back and written again. 256 MB: at a million entities
-    #: the edge indexes outgrow 64 MB, and a batch of a million ``member_of`` edges took 55 s with
-    #: 64 MB against 35 s with 1 GB. Small writes (an ingest records 500 files at a time) keep the
-    #: default, and with it their memory.
-    bulk_min_rows = 10_000
+    #: A bulk write (:data:`rmtc.store.sql.write.BULK_ROWS` entities and edges or more) keeps a page
+    #: cache of ``bulk_cache_kib`` until its connection goes back to the pool (:meth:`end_bulk`).
+    #: SQLite's default 2 MB thrashes there: random UUID keys spread the rows over every page of each
+    #: index, and pages evicted dirty are written to the WAL, read back and written again. 256 MB: at a
+    #: million entities the edge indexes outgrow 64 MB, and a batch of a million ``member_of`` edges
+    #: took 55 s with 64 MB against 35 s with 1 GB. Small writes (an ingest records 500 files at a
+    #: time) keep the default, and with it their memory.
     bulk_cache_kib = 262_144
 
-    def insert_new_in_order(
-        self,
-        conn: sa.Connection,
-        table: sa.Table,
-        columns: Sequence[str],
-        rows: list[tuple[Any, ...]],
-        returning: str,
-        order: Sequence[str],
-    ) -> list[Any]:
-        info = conn.connection.info
-        if len(rows) >= self.bulk_min_rows and "rmtc_cache_size" not in info:
-            info["rmtc_cache_size"] = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
-            conn.exec_driver_sql(f"PRAGMA cache_size = -{int(self.bulk_cache_kib)}")
-        return super().insert_new_in_order(conn, table, columns, rows, returning, order)
+    @classmethod
+    def begin_bulk(cls, dbapi_conn: Any, info: dict[str, Any]) -> None:
+        """Ready a connection for a bulk write, before its transaction begins (SQLite ignores
+        ``foreign_keys`` inside one): the large page cache, and no per-row foreign-key checks.
+
+        Why the checks can go: a bulk write is :func:`rmtc.store.sql.write.write_batch`, which refuses
+        every row naming no entity with set-based checks of its own in the same transaction (the ends
+        of its edges, the runs of its statuses; its fact rows and run parameters are those of
+        entities it inserted or read), and SQLite's one writer and the append-only entities leave
+        nothing to change between those checks and the commit. The per-row checks repeated them: two
+        lookups of the entity index for each edge, a fifth to a quarter of a bulk load's edge inserts
+        at scale 0.5 (``bench/NOTES.md``). PostgreSQL checks those rows with statement-level triggers instead
+        (migration 0005); every other write on SQLite keeps its foreign keys."""
+        info["rmtc_cache_size"] = dbapi_conn.execute("PRAGMA cache_size").fetchone()[0]
+        info["rmtc_bulk"] = True
+        dbapi_conn.execute(f"PRAGMA cache_size = -{int(cls.bulk_cache_kib)}")
+        dbapi_conn.execute("PRAGMA foreign_keys = OFF")
 
     @staticmethod
-    def release_bulk_cache(dbapi_conn: Any, info: dict[str, Any]) -> None:
-        """Give a connection back its usual page cache (and the memory) once its transaction is over."""
+    def end_bulk(dbapi_conn: Any, info: dict[str, Any]) -> None:
+        """Give a connection back its foreign-key checks and its usual page cache (and the memory)
+        once its bulk write is over, committed or not."""
+        bulk = info.pop("rmtc_bulk", False)
         size = info.pop("rmtc_cache_size", None)
-        if size is not None and dbapi_conn is not None:
-            import sqlite3
+        if not bulk or dbapi_conn is None:
+            return
+        import sqlite3
 
-            with contextlib.suppress(sqlite3.Error):  # a closed connection has no cache to give back
-                dbapi_conn.execute(f"PRAGMA cache_size = {int(size)}")
+        with contextlib.suppress(sqlite3.ProgrammingError):  # a closed connection has nothing to restore
+            dbapi_conn.execute("PRAGMA foreign_keys = ON")
+            dbapi_conn.execute(f"PRAGMA cache_size = {int(size)}")
 
     def insert(self, table: sa.Table) -> Any:
         return sqlite.insert(table)

@@ -7,10 +7,11 @@ failure). A transaction that failed that way was rolled back whole, so re-runnin
 never see "database is locked" unless the store stays busy for a long time, and then as a
 :class:`~rmtc.errors.StoreError` with a hint.
 
-SQLite settings (see SECURITY.md): WAL so readers never wait for writers, ``foreign_keys=ON``, a busy
-timeout, ``synchronous=NORMAL`` (``FULL`` where an acknowledgement must survive power loss) and
-``BEGIN IMMEDIATE`` for writes, so a writer takes the lock up front and never fails half-way when it
-finds another writer (pysqlite needs SQLAlchemy's begin-event recipe for that). A database on a network
+SQLite settings (see SECURITY.md): WAL so readers never wait for writers, ``foreign_keys=ON`` (off
+only for a bulk write, whose own checks cover them: :meth:`SqliteDialect.begin_bulk`), a busy timeout,
+``synchronous=NORMAL`` (``FULL`` where an acknowledgement must survive power loss) and ``BEGIN
+IMMEDIATE`` for writes, so a writer takes the lock up front and never fails half-way when it finds
+another writer (pysqlite needs SQLAlchemy's begin-event recipe for that). A database on a network
 filesystem is refused: SQLite's locks are not reliable there.
 """
 
@@ -97,12 +98,16 @@ class Database:
                 _SHARED.reset(token)
                 conn.info.pop(SHARED_READ, None)
 
-    def transact(self, fn: Callable[[sa.Connection], T]) -> T:
-        """Run ``fn`` in one write transaction, retried with backoff while the store is busy."""
+    def transact(self, fn: Callable[[sa.Connection], T], *, bulk: bool = False) -> T:
+        """Run ``fn`` in one write transaction, retried with backoff while the store is busy.
+
+        ``bulk``: a large batch of :func:`~rmtc.store.sql.write.write_batch`, which SQLite writes
+        with a large page cache and without its per-row foreign-key checks
+        (:meth:`SqliteDialect.begin_bulk` says why that is safe); nothing else may ask for it."""
         for attempt in range(self.attempts):
             try:
                 with self.engine.connect() as conn:
-                    conn.execution_options(rmtc_write=True)
+                    conn.execution_options(rmtc_write=True, rmtc_bulk=bulk)
                     with conn.begin():
                         return fn(conn)
             except sa.exc.DBAPIError as exc:
@@ -164,11 +169,14 @@ def sqlite_engine(
 
     @event.listens_for(engine, "checkin")
     def _on_checkin(dbapi_conn: Any, record: Any) -> None:
-        SqliteDialect.release_bulk_cache(dbapi_conn, record.info)
+        SqliteDialect.end_bulk(dbapi_conn, record.info)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
-        write = conn.get_execution_options().get("rmtc_write", False)
+        options = conn.get_execution_options()
+        write = options.get("rmtc_write", False)
+        if write and options.get("rmtc_bulk", False):
+            SqliteDialect.begin_bulk(conn.connection.dbapi_connection, conn.connection.info)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine

@@ -31,7 +31,7 @@ from rmtc.store.sql import runs as run_queries
 from rmtc.store.sql import walk as walk_queries
 from rmtc.store.sql.engine import Database
 from rmtc.store.sql.guided import check_guided, guided_closure
-from rmtc.store.sql.write import write_batch
+from rmtc.store.sql.write import is_bulk, write_batch
 from rmtc.store.types import (
     AuditEvent,
     Closure,
@@ -76,7 +76,7 @@ class SqlStore:
 
     # -- provenance --------------------------------------------------------------------------------
     def write(self, batch: WriteBatch) -> WriteResult:
-        return self._db.transact(lambda conn: write_batch(conn, self._db.dialect, batch))
+        return self._db.transact(lambda conn: write_batch(conn, self._db.dialect, batch), bulk=is_bulk(batch))
 
     def get_entity(self, entity_id: EntityId) -> Entity:
         with self._db.read() as conn:

@@ -58,13 +58,20 @@ _EDGE_KEY = ("src", "relation", "dst")
 
 
 def write_batch(conn: sa.Connection, d: SqlDialect, batch: WriteBatch) -> WriteResult:
-    with collector.paused(len(batch.entities) + len(batch.edges) >= _PAUSE_GC_ROWS):
+    """Write the batch in the caller's transaction: ``Database.transact(..., bulk=is_bulk(batch))``."""
+    with collector.paused(is_bulk(batch)):
         return _write_batch(conn, d, batch)
 
 
-#: From this many entities and edges on, a batch is written with the cyclic garbage collector paused
-#: (:mod:`rmtc.core.collector`).
-_PAUSE_GC_ROWS = 10_000
+#: From this many entities and edges on, a batch is a bulk write: written with the cyclic garbage
+#: collector paused (:mod:`rmtc.core.collector`), and on SQLite with a large page cache and without
+#: per-row foreign-key checks, which this module's own checks make redundant
+#: (:meth:`SqliteDialect.begin_bulk <rmtc.store.sql.dialect.SqliteDialect.begin_bulk>`).
+BULK_ROWS = 10_000
+
+
+def is_bulk(batch: WriteBatch) -> bool:
+    return len(batch.entities) + len(batch.edges) >= BULK_ROWS
 
 
 def _write_batch(conn: sa.Connection, d: SqlDialect, batch: WriteBatch) -> WriteResult:
