@@ -108,16 +108,26 @@ def _setting(conn: sa.Connection) -> str:
     return str(conn.exec_driver_sql("SELECT current_setting('enable_hashjoin')").scalar_one())
 
 
+_PLANNER = ("enable_hashjoin", "enable_mergejoin", "max_parallel_workers_per_gather")
+
+
+def _settings(conn: sa.Connection) -> list[str]:
+    return [str(conn.exec_driver_sql(f"SELECT current_setting('{n}')").scalar_one()) for n in _PLANNER]
+
+
 @pytest.mark.postgres
 def test_a_walk_inside_reading_gives_back_the_planner_settings_it_changed(store, chain) -> None:
     if store.database.dialect.name != "postgresql":
         pytest.skip("PostgreSQL's planner settings")
     d = store.database.dialect
+    with store.database.read() as conn:
+        before = _settings(conn)
     with store.reading():
         with store.database.read() as conn:
             with d.probing_indexes(conn):
-                assert _setting(conn) == "off"
+                assert _settings(conn) == ["off", "off", "0"]
             assert _setting(conn) == "on"
+            assert _settings(conn) == before
         assert len(store.walk([chain[0].id], "up", project="p")) == 2
         with store.database.read() as conn:
-            assert _setting(conn) == "on"
+            assert _settings(conn) == before

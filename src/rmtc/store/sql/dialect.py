@@ -807,9 +807,10 @@ class PostgresDialect(SqlDialect):
         )
         yield
         if conn.info.get(SHARED_READ):  # as the session began them (its startup options included)
+            # Not through pg_settings, which builds a row of every setting: 1.3 ms of a trace.
             conn.exec_driver_sql(
-                "SELECT set_config(name, reset_val, true) FROM pg_settings WHERE name IN"
-                " ('enable_hashjoin', 'enable_mergejoin', 'max_parallel_workers_per_gather')"
+                "SET LOCAL enable_hashjoin TO DEFAULT; SET LOCAL enable_mergejoin TO DEFAULT;"
+                " SET LOCAL max_parallel_workers_per_gather TO DEFAULT"
             )
 
     def fields_text(self, prefix: str) -> str:
