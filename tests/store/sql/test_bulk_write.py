@@ -10,6 +10,7 @@ SQLite gives a connection writing a large batch a larger page cache and no per-r
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,7 +23,7 @@ from rmtc.core.ids import new_id
 from rmtc.core.kinds import Kind, Relation
 from rmtc.errors import InvalidInput, NotFound
 from rmtc.store.sql import write as write_module
-from rmtc.store.sql.dialect import PostgresDialect
+from rmtc.store.sql.dialect import PostgresDialect, SqliteDialect
 from rmtc.store.types import Edge, EntityQuery, RunStatus, WriteBatch
 from rmtc.testing.fixtures import open_store
 
@@ -240,6 +241,40 @@ def test_when_sqlite_writes_in_bulk_then_its_connection_has_a_large_cache_and_no
         assert usual[1] == 1
         assert seen == [usual, (-dialect.bulk_cache_kib, 0), (-dialect.bulk_cache_kib, 0)]
         assert after == usual
+    finally:
+        store.close()
+
+
+class _FailingConnection:
+    """A DB-API connection whose statements fail as a broken SQLite connection's would."""
+
+    def execute(self, sql: str) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+
+def test_when_a_bulk_connection_cannot_get_its_key_checks_back_then_it_is_not_pooled_again(
+    tmp_path, few_bulk_rows, monkeypatch
+) -> None:
+    from rmtc.store.sql.factory import open_sqlite
+
+    info = {"rmtc_bulk": True, "rmtc_cache_size": -2000}
+    assert SqliteDialect.end_bulk(_FailingConnection(), info) is False
+    assert info == {}
+    assert SqliteDialect.end_bulk(_FailingConnection(), {}) is True  # not a bulk connection: untouched
+
+    store = open_sqlite(str(tmp_path / "s.db"), create=True)
+    try:
+        pool = store.database.engine.pool
+        monkeypatch.setattr(SqliteDialect, "end_bulk", staticmethod(lambda dbapi_conn, info: False))
+        with store.database.engine.connect() as conn:
+            first = conn.connection.dbapi_connection
+        store.write(WriteBatch(entities=[asset(h) for h in range(3)]))
+        monkeypatch.undo()
+        with store.database.engine.connect() as conn:
+            assert conn.connection.dbapi_connection is not first
+            assert _pragmas(conn)[1] == 1
+        assert pool.checkedout() == 0
+        assert len(all_assets(store)) == 3  # the write itself committed
     finally:
         store.close()
 

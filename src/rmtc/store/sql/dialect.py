@@ -401,18 +401,24 @@ class SqliteDialect(SqlDialect):
         dbapi_conn.execute("PRAGMA foreign_keys = OFF")
 
     @staticmethod
-    def end_bulk(dbapi_conn: Any, info: dict[str, Any]) -> None:
+    def end_bulk(dbapi_conn: Any, info: dict[str, Any]) -> bool:
         """Give a connection back its foreign-key checks and its usual page cache (and the memory)
-        once its bulk write is over, committed or not."""
+        once its bulk write is over, committed or not. False if that failed: the connection must
+        not be used again (the engine's checkin handler invalidates it)."""
         bulk = info.pop("rmtc_bulk", False)
         size = info.pop("rmtc_cache_size", None)
         if not bulk or dbapi_conn is None:
-            return
+            return True
         import sqlite3
 
-        with contextlib.suppress(sqlite3.ProgrammingError):  # a closed connection has nothing to restore
+        try:
             dbapi_conn.execute("PRAGMA foreign_keys = ON")
             dbapi_conn.execute(f"PRAGMA cache_size = {int(size)}")
+        except sqlite3.ProgrammingError:  # a closed connection has nothing to restore
+            return True
+        except sqlite3.Error:
+            return False
+        return True
 
     def insert(self, table: sa.Table) -> Any:
         return sqlite.insert(table)

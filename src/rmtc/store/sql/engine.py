@@ -169,7 +169,8 @@ def sqlite_engine(
 
     @event.listens_for(engine, "checkin")
     def _on_checkin(dbapi_conn: Any, record: Any) -> None:
-        SqliteDialect.end_bulk(dbapi_conn, record.info)
+        if not SqliteDialect.end_bulk(dbapi_conn, record.info):
+            record.invalidate()  # never pooled without its foreign-key checks
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
