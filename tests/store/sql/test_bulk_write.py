@@ -209,7 +209,7 @@ def _pragmas(conn: Any) -> tuple[int, int]:
 
 
 def test_when_sqlite_writes_in_bulk_then_its_connection_has_a_large_cache_and_no_key_checks_until_checkin(
-    tmp_path, few_bulk_rows
+    tmp_path, few_bulk_rows, monkeypatch
 ) -> None:
     from rmtc.store.sql.factory import open_sqlite
 
@@ -223,19 +223,16 @@ def test_when_sqlite_writes_in_bulk_then_its_connection_has_a_large_cache_and_no
             seen.append(_pragmas(conn))
             return original(conn, d, batch)
 
-        write_module._write_batch = spying
-        try:
-            with db.engine.connect() as conn:
-                usual = _pragmas(conn)
-            store.write(WriteBatch(entities=[asset(1), asset(2)]))
-            store.write(WriteBatch(entities=[asset(h) for h in range(10, 13)]))
-            dv = version()
-            with pytest.raises(NotFound):  # a failed bulk write gives the connection back as well
-                store.write(
-                    WriteBatch(entities=[dv, asset(20)], edges=[Edge(new_id(), Relation.MEMBER_OF, dv.id)])
-                )
-        finally:
-            write_module._write_batch = original
+        monkeypatch.setattr(write_module, "_write_batch", spying)
+        with db.engine.connect() as conn:
+            usual = _pragmas(conn)
+        store.write(WriteBatch(entities=[asset(1), asset(2)]))
+        store.write(WriteBatch(entities=[asset(h) for h in range(10, 13)]))
+        dv = version()
+        with pytest.raises(NotFound):  # a failed bulk write gives the connection back as well
+            store.write(
+                WriteBatch(entities=[dv, asset(20)], edges=[Edge(new_id(), Relation.MEMBER_OF, dv.id)])
+            )
         with db.engine.connect() as conn:
             after = _pragmas(conn)
         assert usual[1] == 1
@@ -257,7 +254,7 @@ def test_when_a_bulk_connection_cannot_get_its_key_checks_back_then_it_is_not_po
 ) -> None:
     from rmtc.store.sql.factory import open_sqlite
 
-    info = {"rmtc_bulk": True, "rmtc_cache_size": -2000}
+    info = {"rmtc_cache_size": -2000}
     assert SqliteDialect.end_bulk(_FailingConnection(), info) is False
     assert info == {}
     assert SqliteDialect.end_bulk(_FailingConnection(), {}) is True  # not a bulk connection: untouched
@@ -265,11 +262,11 @@ def test_when_a_bulk_connection_cannot_get_its_key_checks_back_then_it_is_not_po
     store = open_sqlite(str(tmp_path / "s.db"), create=True)
     try:
         pool = store.database.engine.pool
-        monkeypatch.setattr(SqliteDialect, "end_bulk", staticmethod(lambda dbapi_conn, info: False))
         with store.database.engine.connect() as conn:
             first = conn.connection.dbapi_connection
-        store.write(WriteBatch(entities=[asset(h) for h in range(3)]))
-        monkeypatch.undo()
+        with monkeypatch.context() as failing:
+            failing.setattr(SqliteDialect, "end_bulk", staticmethod(lambda dbapi_conn, info: False))
+            store.write(WriteBatch(entities=[asset(h) for h in range(3)]))
         with store.database.engine.connect() as conn:
             assert conn.connection.dbapi_connection is not first
             assert _pragmas(conn)[1] == 1

@@ -385,7 +385,8 @@ class SqliteDialect(SqlDialect):
     @classmethod
     def begin_bulk(cls, dbapi_conn: Any, info: dict[str, Any]) -> None:
         """Ready a connection for a bulk write, before its transaction begins (SQLite ignores
-        ``foreign_keys`` inside one): the large page cache, and no per-row foreign-key checks.
+        ``foreign_keys`` inside one): the large page cache, and no per-row foreign-key checks. The
+        usual cache size, kept in ``info``, marks the connection as one to give both back to.
 
         Why the checks can go: a bulk write is :func:`rmtc.store.sql.write.write_batch`, which refuses
         every row naming no entity with set-based checks of its own in the same transaction (the ends
@@ -393,10 +394,9 @@ class SqliteDialect(SqlDialect):
         entities it inserted or read), and SQLite's one writer and the append-only entities leave
         nothing to change between those checks and the commit. The per-row checks repeated them: two
         lookups of the entity index for each edge, a fifth to a quarter of a bulk load's edge inserts
-        at scale 0.5 (``bench/NOTES.md``). PostgreSQL checks those rows with statement-level triggers instead
-        (migration 0005); every other write on SQLite keeps its foreign keys."""
+        at scale 0.5 (``bench/NOTES.md``). PostgreSQL checks those rows with statement-level
+        triggers instead (migration 0005); every other write on SQLite keeps its foreign keys."""
         info["rmtc_cache_size"] = dbapi_conn.execute("PRAGMA cache_size").fetchone()[0]
-        info["rmtc_bulk"] = True
         dbapi_conn.execute(f"PRAGMA cache_size = -{int(cls.bulk_cache_kib)}")
         dbapi_conn.execute("PRAGMA foreign_keys = OFF")
 
@@ -405,9 +405,8 @@ class SqliteDialect(SqlDialect):
         """Give a connection back its foreign-key checks and its usual page cache (and the memory)
         once its bulk write is over, committed or not. False if that failed: the connection must
         not be used again (the engine's checkin handler invalidates it)."""
-        bulk = info.pop("rmtc_bulk", False)
         size = info.pop("rmtc_cache_size", None)
-        if not bulk or dbapi_conn is None:
+        if size is None or dbapi_conn is None:
             return True
         import sqlite3
 
