@@ -14,6 +14,7 @@ too long for the driver's parameter limit.
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import functools
 import json
@@ -130,20 +131,20 @@ def _as_sqlalchemy_error(error: type[Exception], sql: str, params: Sequence[Any]
         raise sa.exc.DBAPIError.instance(sql, params, exc, error) from exc
 
 
-class SqlDialect:
+class SqlDialect(abc.ABC):
     """The constructs of one backend. Get one with :func:`for_engine`."""
 
     name: str
 
+    @abc.abstractmethod
     def insert(self, table: sa.Table) -> Any:
         """An INSERT that supports ``on_conflict_do_nothing`` / ``on_conflict_do_update``."""
-        raise NotImplementedError
 
-    def in_list(self, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def in_list(self, column: Any, values: Iterable[Any]) -> ColumnElement[bool]: ...
 
-    def json_equals(self, column: Any, name: str, value: Any) -> ColumnElement[bool]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def json_equals(self, column: Any, name: str, value: Any) -> ColumnElement[bool]: ...
 
     def contains_ci(self, column: Any, text: str) -> ColumnElement[bool]:
         """Case-insensitive "contains", with ``%`` and ``_`` in ``text`` taken literally."""
@@ -151,8 +152,8 @@ class SqlDialect:
         matches: ColumnElement[bool] = column.ilike(f"%{escaped}%", escape="\\")
         return matches
 
-    def is_retryable(self, orig: BaseException | None) -> bool:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def is_retryable(self, orig: BaseException | None) -> bool: ...
 
     def lock_ordered(
         self,
@@ -214,6 +215,7 @@ class SqlDialect:
 
         return to_driver
 
+    @abc.abstractmethod
     def insert_new(
         self,
         conn: sa.Connection,
@@ -225,7 +227,6 @@ class SqlDialect:
         """Insert the rows (driver-ready values in ``columns`` order, see :meth:`driver_rows`) that do
         not clash with a unique key (``ON CONFLICT DO NOTHING``), in the given order, and return the
         ``returning`` column of those inserted, as the driver gives it (the batch-write path)."""
-        raise NotImplementedError
 
     def insert_new_in_order(
         self,
@@ -310,26 +311,26 @@ class SqlDialect:
 
     # Reads hot enough to skip SQLAlchemy's statement building (walks, loading the entities a trace
     # reached) are SQL text run with ``exec_driver_sql``; a list is still one parameter.
+    @abc.abstractmethod
     def raw_in(self, column: str) -> str:
         """SQL text: ``column`` is one of the values of the one list parameter (see :meth:`raw_list`),
         written with the driver's placeholder."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def raw_list(self, values: Iterable[Any]) -> Any:
         """The parameter of :meth:`raw_in` and :meth:`raw_table` for driver-ready values
         (:meth:`raw_id` ids, integers)."""
-        raise NotImplementedError
 
     def fields_text(self, prefix: str) -> str:
         """SQL text: the ``fields`` column (of the table ``prefix`` names, ``"f."``) as JSON text, for
         raw selects of many entities."""
         return codec.raw_json(f"{prefix}fields")
 
+    @abc.abstractmethod
     def raw_table(self, alias: str, *, sparse: bool = False) -> str:
         """SQL text: a table ``alias`` of the one list parameter's elements, ``value``, with their
         0-based position in the list, ``key``. A ``sparse`` list of ids holds ``None`` in the places
         of elements left out (which keep the others' positions)."""
-        raise NotImplementedError
 
     @contextlib.contextmanager
     def probing_indexes(self, conn: sa.Connection) -> Iterator[None]:
