@@ -1,12 +1,15 @@
-"""The test helpers themselves: the throwaway PostgreSQL server and the skip-or-fail rule."""
+"""The test helpers themselves: the throwaway PostgreSQL server, the skip-or-fail rule and the
+``backend`` mark."""
 
 from __future__ import annotations
 
 import os
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
-from rmtc.testing.fixtures import postgres_unavailable
+from rmtc.testing.fixtures import postgres_unavailable, pytest_collection_modifyitems
 from rmtc.testing.postgres import PostgresServer, find_bindir
 
 
@@ -42,3 +45,26 @@ def test_a_server_starts_serves_fresh_databases_and_leaves_nothing_behind() -> N
         server.stop()
     assert not root.exists()
     server.stop()  # idempotent
+
+
+def _item(name: str, backend: str | None, only: tuple[str, ...] | None) -> Any:
+    mark = None if only is None else pytest.mark.backend(*only).mark
+    return SimpleNamespace(
+        name=name,
+        get_closest_marker=lambda n: mark if n == "backend" else None,
+        callspec=None if backend is None else SimpleNamespace(params={"store_url": backend}),
+    )
+
+
+def test_the_backend_mark_deselects_the_store_cases_of_the_other_backends() -> None:
+    items = [
+        _item("pg_only[sqlite]", "sqlite", ("postgresql",)),
+        _item("pg_only[postgresql]", "postgresql", ("postgresql",)),
+        _item("both[sqlite]", "sqlite", None),
+        _item("marked_without_store", None, ("postgresql",)),
+    ]
+    deselected: list[Any] = []
+    config = SimpleNamespace(hook=SimpleNamespace(pytest_deselected=lambda items: deselected.extend(items)))
+    pytest_collection_modifyitems(config, items)  # type: ignore[arg-type]
+    assert [i.name for i in items] == ["pg_only[postgresql]", "both[sqlite]", "marked_without_store"]
+    assert [i.name for i in deselected] == ["pg_only[sqlite]"]

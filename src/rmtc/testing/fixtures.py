@@ -10,6 +10,10 @@
 
 Without the PostgreSQL server programs the ``postgresql`` cases skip with the reason, except in CI
 (``CI=true``), where they fail: CI must prove both backends.
+
+A test of what only one backend has (a PostgreSQL statement, privilege or planner setting; SQLite's
+pragmas) says so with ``@pytest.mark.backend("postgresql")``: its ``store_url`` cases of the other
+backends are never collected, rather than collected and skipped.
 """
 
 from __future__ import annotations
@@ -26,6 +30,26 @@ from rmtc.testing.postgres import PostgresServer, PostgresUnavailable, find_bind
 
 BACKENDS = ("sqlite", "postgresql")
 _TEMPLATE = "rmtc_template"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "backend(*names): only the store_url cases of these backends")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Drop the ``store_url`` cases of backends a ``backend`` mark leaves out (reported as deselected)."""
+    kept, dropped = [], []
+    for item in items:
+        mark = item.get_closest_marker("backend")
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("store_url") if callspec is not None else None
+        if mark is not None and backend is not None and backend not in mark.args:
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 def postgres_unavailable(reason: str) -> None:

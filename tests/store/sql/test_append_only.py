@@ -45,10 +45,9 @@ def test_when_provenance_rows_are_updated_or_deleted_then_the_database_refuses(
         assert conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one() >= 1
 
 
+@pytest.mark.backend("postgresql")  # TRUNCATE is a PostgreSQL statement
 def test_when_provenance_tables_are_truncated_on_postgresql_then_refused(recorded) -> None:
     engine = recorded.database.engine
-    if engine.dialect.name != "postgresql":
-        pytest.skip("TRUNCATE is a PostgreSQL statement")
     for table in STATEMENTS:
         with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as conn:
             conn.exec_driver_sql(f"TRUNCATE {table} CASCADE")

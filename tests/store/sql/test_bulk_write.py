@@ -124,10 +124,8 @@ def test_when_a_later_edge_of_the_batch_has_a_naive_timestamp_then_the_batch_is_
 
 
 @pytest.mark.postgres
+@pytest.mark.backend("postgresql")  # PostgreSQL orders its inserts for concurrent writers
 def test_when_copying_then_rows_are_inserted_in_the_lock_order_of_the_small_batch_path(bulk) -> None:
-    dialect = bulk.database.dialect
-    if not isinstance(dialect, PostgresDialect):
-        pytest.skip("PostgreSQL orders its inserts for concurrent writers")
     names = ["Zoë", "émile", "Ada", "ada", "Émile", "zed", "Ünal", "Bo"]
     people = [Party(id=new_id(), name=n, created_at=NOW, created_by="t") for n in names]
     runs = [Run(id=new_id(), name=f"r{i}", created_at=NOW, created_by="t") for i in range(3)]  # key NULL
@@ -145,10 +143,9 @@ def test_when_copying_then_rows_are_inserted_in_the_lock_order_of_the_small_batc
 
 
 @pytest.mark.postgres
+@pytest.mark.backend("postgresql")  # SQLite has one writer at a time
 @pytest.mark.timeout(120)
 def test_when_two_writers_copy_the_same_content_at_once_then_each_row_is_recorded_once(bulk) -> None:
-    if not isinstance(bulk.database.dialect, PostgresDialect):
-        pytest.skip("SQLite has one writer at a time")
     bulk.database.attempts = 1  # a deadlock would fail the test instead of being retried
     dv = version()
     bulk.write(WriteBatch(entities=[dv]))
@@ -183,9 +180,8 @@ def test_when_two_writers_copy_the_same_content_at_once_then_each_row_is_recorde
 
 
 @pytest.mark.postgres
+@pytest.mark.backend("postgresql")  # SQLite keeps NUL characters in text
 def test_when_the_copy_fails_in_the_server_then_the_store_error_is_translated(bulk) -> None:
-    if not isinstance(bulk.database.dialect, PostgresDialect):
-        pytest.skip("SQLite keeps NUL characters in text")
     dv = version()
     frames = [asset(h) for h in range(3)]
     edges = [Edge(a.id, Relation.MEMBER_OF, dv.id, created_by="a\x00b") for a in frames]
@@ -305,11 +301,10 @@ def test_when_a_bulk_batch_gives_a_status_to_an_unknown_run_then_not_found_and_n
 
 
 @pytest.mark.postgres
+@pytest.mark.backend("postgresql")  # a PostgreSQL privilege
 def test_when_the_role_may_not_create_temporary_tables_then_large_batches_still_write(
     store, store_url
 ) -> None:
-    if not store_url.startswith("postgresql"):
-        pytest.skip("a PostgreSQL privilege")
     role, password = f"w{new_id().hex[:12]}", new_id().hex
     with store.database.engine.begin() as conn:
         database = conn.exec_driver_sql("SELECT current_database()").scalar_one()

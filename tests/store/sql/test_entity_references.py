@@ -69,10 +69,9 @@ def test_when_every_end_is_an_entity_then_the_database_takes_the_edges(two) -> N
     assert edge_count(store) == 2
 
 
+@pytest.mark.backend("postgresql")  # INSERT ... SELECT over generate_series is PostgreSQL's
 def test_when_one_end_of_many_is_missing_in_one_statement_then_the_whole_statement_is_refused(two) -> None:
     store, a, b = two
-    if store.database.dialect.name != "postgresql":
-        pytest.skip("INSERT ... SELECT over generate_series is PostgreSQL's")
     missing = new_id()
     sql = (
         "INSERT INTO edges (src, relation, dst, attrs, created_at, created_by) "
@@ -84,10 +83,9 @@ def test_when_one_end_of_many_is_missing_in_one_statement_then_the_whole_stateme
     assert edge_count(store) == 0
 
 
+@pytest.mark.backend("postgresql")  # COPY is PostgreSQL's
 def test_when_a_copy_names_a_missing_entity_then_postgresql_refuses_it(two) -> None:
     store, a, b = two
-    if store.database.dialect.name != "postgresql":
-        pytest.skip("COPY is PostgreSQL's")
     rows = [(a.id, "derived_from", b.id, "{}", NOW, "t"), (a.id, "used", new_id(), "{}", NOW, "t")]
     with pytest.raises(Exception, match="not an entity") as err, store.database.engine.begin() as conn:
         store.database.dialect.bulk_insert(conn, sa.table("edges", *_edge_columns()), rows)

@@ -35,9 +35,8 @@ def test_when_the_server_is_unreachable_then_store_error_without_password() -> N
 
 
 @pytest.mark.postgres
+@pytest.mark.backend("postgresql")
 def test_an_opened_store_shows_its_url_without_password(postgres_server, store_url) -> None:
-    if not store_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL URL")
     store = open_postgresql(store_url)
     try:
         assert postgres_server.password not in store.url
@@ -54,9 +53,8 @@ def test_when_the_password_is_wrong_then_store_error(postgres_server) -> None:
 
 
 @pytest.mark.postgres
+@pytest.mark.backend("postgresql")
 def test_both_edge_indexes_carry_seq_so_walks_never_read_the_table(postgres_server, store_url) -> None:
-    if not store_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL URL")
     store = open_postgresql(store_url)
     try:
         with store.database.engine.connect() as conn:

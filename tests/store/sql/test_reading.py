@@ -116,9 +116,8 @@ def _settings(conn: sa.Connection) -> list[str]:
 
 
 @pytest.mark.postgres
+@pytest.mark.backend("postgresql")  # PostgreSQL's planner settings
 def test_a_walk_inside_reading_gives_back_the_planner_settings_it_changed(store, chain) -> None:
-    if store.database.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL's planner settings")
     d = store.database.dialect
     with store.database.read() as conn:
         before = _settings(conn)
