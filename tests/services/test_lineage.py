@@ -1,4 +1,7 @@
+import pytest
+
 from rmtc.core.kinds import Kind
+from rmtc.errors import NotFound
 
 
 def test_the_shortest_evidence_path_runs_from_a_model_version_to_a_talent(show):
@@ -25,3 +28,22 @@ def test_dot_output_has_a_node_per_entity_and_an_arrow_per_edge(show):
     assert dot.startswith("digraph provenance {") and dot.rstrip().endswith("}")
     assert dot.count("->") == len(trace.nodes) - 1
     assert f'"{show.weights.id}"' in dot
+
+
+def test_a_trace_walks_with_the_collector_paused_and_resumes_it_however_it_ends(show, monkeypatch):
+    import gc
+
+    seen: list[bool] = []
+    walk = type(show.t.store).walk
+
+    def walking(self, *args, **kwargs):
+        seen.append(gc.isenabled())
+        return walk(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(show.t.store), "walk", walking)
+    assert gc.isenabled()
+    assert show.t.lineage.trace(show.output, direction="both").nodes
+    assert seen == [False, False] and gc.isenabled()
+    with pytest.raises(NotFound):
+        show.t.lineage.trace("party:nobody")
+    assert gc.isenabled()

@@ -130,3 +130,22 @@ def test_a_walk_inside_reading_gives_back_the_planner_settings_it_changed(store,
         assert len(store.walk([chain[0].id], "up", project="p")) == 2
         with store.database.read() as conn:
             assert _settings(conn) == before
+
+
+@pytest.mark.postgres
+@pytest.mark.backend("postgresql")  # PostgreSQL's planner settings
+def test_planner_settings_sent_down_a_pipeline_are_given_back_as_they_were(store, chain) -> None:
+    # The walk sends them with its levels: no round trips of their own. What it gives back is what
+    # the transaction had before, a value set for this transaction included.
+    d = store.database.dialect
+    with store.reading(), store.database.read() as conn:
+        conn.exec_driver_sql("SELECT set_config('max_parallel_workers_per_gather', '1', true)")
+        before = _settings(conn)
+        with d.pipeline(conn) as send:
+            with d.probing_indexes(conn, send):
+                inside = [send(f"SELECT current_setting('{n}')", ())()[0][0] for n in _PLANNER]
+            assert inside == ["off", "off", "0"]
+        assert _settings(conn) == before
+        assert before[2] == "1"
+        assert len(store.walk([chain[0].id], "up", project="p")) == 2
+        assert _settings(conn) == before

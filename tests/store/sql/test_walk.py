@@ -94,3 +94,23 @@ def test_with_a_libpq_that_cannot_pipeline_statements_run_one_at_a_time(store: A
     with store.database.read() as conn, d.pipeline(conn) as send:
         first = send(_numbers(d), (d.raw_list([7, 8]),))
         assert [tuple(r) for r in first()] == [(0,), (1,)]
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_ids_sent_as_hex_digits_come_back_as_the_same_digits_in_place(store: Any, sparse: bool) -> None:
+    # A walk keeps ids as 32 hex digits on both backends (SqlDialect.hex_list): what it sends must
+    # match the stored ids, keep every id's place in the list, and come back spelled the same.
+    now = datetime.now(UTC)
+    written = [Asset(id=new_id(), name=f"a{i}", created_at=now, created_by="t") for i in range(3)]
+    store.write(WriteBatch(entities=written))
+    d = store.database.dialect
+    digits = [codec.hex_of(a.id) for a in written]
+    sent = [digits[0], None, digits[2]] if sparse else [digits[2], digits[0]]
+    sql = (
+        f"SELECT j.key, {d.hex_id('e.id')} FROM {d.hex_table('j', sparse=sparse)} "
+        "CROSS JOIN entities e WHERE e.id = j.value ORDER BY j.key"
+    )
+    with store.database.read() as conn:
+        rows = [tuple(r) for r in _rows(conn, sql, (d.hex_list(sent),))]
+    assert rows == [(0, digits[0]), (2, digits[2])] if sparse else [(0, digits[2]), (1, digits[0])]
+    assert all(codec.uuid_of(h) == a.id for h, a in zip(digits, written, strict=True))

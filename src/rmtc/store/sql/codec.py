@@ -167,6 +167,12 @@ def raw_entities(d: SqlDialect, rows: Sequence[Sequence[Any]]) -> list[Entity]:
     return out
 
 
+def hex_of(value: uuid.UUID) -> str:
+    """The 32 hex digits of a UUID: what SQLite stores and walks keep ids as. ``value.hex`` is a
+    Python-level property; this is a third quicker, and bulk loads make millions."""
+    return "%032x" % value.int  # noqa: UP031 - the fastest spelling of the 32 hex digits
+
+
 _new = object.__new__
 _set = object.__setattr__
 _UNKNOWN = uuid.SafeUUID.unknown

@@ -121,6 +121,16 @@ def driver_rows(conn: sa.Connection, sql: str, params: Sequence[Any]) -> list[An
         result.close()
 
 
+def _immediately(conn: sa.Connection) -> Send:
+    """A :data:`Send` that runs each statement there and then."""
+
+    def send(sql: str, params: Sequence[Any]) -> Callable[[], list[Any]]:
+        rows = driver_rows(conn, sql, params)
+        return lambda: rows
+
+    return send
+
+
 @contextlib.contextmanager
 def _as_sqlalchemy_error(error: type[Exception], sql: str, params: Sequence[Any] | None) -> Iterator[None]:
     """The driver's errors raised as SQLAlchemy's (what ``Database`` translates for users), for the
@@ -332,11 +342,30 @@ class SqlDialect(abc.ABC):
         0-based position in the list, ``key``. A ``sparse`` list of ids holds ``None`` in the places
         of elements left out (which keep the others' positions)."""
 
+    # A walk keeps the ids it reaches as text of 32 hex digits on both backends (what SQLite stores):
+    # it only hashes them, sends them back as the next level's list and makes ids of some, and text
+    # does all three in C, where PostgreSQL's ``uuid.UUID`` is hashed and sent element by element in
+    # Python (several milliseconds of a thousand-entity trace).
+    def hex_id(self, column: str) -> str:
+        """SQL text: the id ``column`` as 32 lowercase hex digits."""
+        return column
+
+    def hex_list(self, values: Sequence[str | None]) -> Any:
+        """The one list parameter of :meth:`hex_table`: ids as 32 hex digits (``None`` where a
+        ``sparse`` list leaves one out)."""
+        return self.raw_list(values)
+
+    def hex_table(self, alias: str, *, sparse: bool = False) -> str:
+        """:meth:`raw_table` of a :meth:`hex_list`: ``value`` is the id (a column's type)."""
+        return self.raw_table(alias, sparse=sparse)
+
     @contextlib.contextmanager
-    def probing_indexes(self, conn: sa.Connection) -> Iterator[None]:
+    def probing_indexes(self, conn: sa.Connection, send: Send | None = None) -> Iterator[None]:
         """Inside, answer joins from a list of ids by probing indexes for each id (a walk's level: a
         frontier of ids joined to the edges): what the graph walks need whatever the tables' size,
-        where a cost-based planner may prefer hashing a whole table."""
+        where a cost-based planner may prefer hashing a whole table. Given a :meth:`pipeline`'s
+        ``send``, the settings go down that pipeline with the walk's statements, without round trips
+        of their own."""
         yield
 
     @contextlib.contextmanager
@@ -346,11 +375,7 @@ class SqlDialect(abc.ABC):
         busy with the rows of the one before: a walk decodes a level's entities while the server
         computes the next level. SQLite runs it there and then."""
 
-        def send(sql: str, params: Sequence[Any]) -> Callable[[], list[Any]]:
-            rows = driver_rows(conn, sql, params)
-            return lambda: rows
-
-        yield send
+        yield _immediately(conn)
 
 
 class SqliteDialect(SqlDialect):
@@ -466,9 +491,7 @@ class SqliteDialect(SqlDialect):
         found = driver.execute(f"SELECT {col} FROM {table.name} WHERE seq > ? ORDER BY seq", (before,))  # noqa: S608
         return [r[0] for r in found.fetchall()]
 
-    def raw_id(self, value: uuid.UUID) -> Any:
-        # ``value.hex``, without the call of a Python-level property (millions in a bulk load).
-        return "%032x" % value.int  # noqa: UP031 - the fastest spelling of the 32 hex digits
+    raw_id = staticmethod(codec.hex_of)
 
     def raw_time(self, value: datetime) -> Any:
         # The text form SQLAlchemy's SQLite DateTime writes (and reads back), in UTC.
@@ -803,21 +826,19 @@ class PostgresDialect(SqlDialect):
             yield send
 
     @contextlib.contextmanager
-    def probing_indexes(self, conn: sa.Connection) -> Iterator[None]:
+    def probing_indexes(self, conn: sa.Connection, send: Send | None = None) -> Iterator[None]:
         # Local to the transaction: a read connection's ends with the read, so the settings are given
-        # back only where the transaction goes on to other reads (Database.reading). Parallel workers
-        # cost more to start than such a join takes.
-        conn.exec_driver_sql(
-            "SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true),"
-            " set_config('max_parallel_workers_per_gather', '0', true)"
-        )
+        # back only where the transaction goes on to other reads (Database.reading), as they were
+        # (read in the same statement that changes them). Parallel workers cost more to start than
+        # such a join takes.
+        run = send or _immediately(conn)
+        saved = run(_PROBE, ())
         yield
-        if conn.info.get(SHARED_READ):  # as the session began them (its startup options included)
-            # Not through pg_settings, which builds a row of every setting: 1.3 ms of a trace.
-            conn.exec_driver_sql(
-                "SET LOCAL enable_hashjoin TO DEFAULT; SET LOCAL enable_mergejoin TO DEFAULT;"
-                " SET LOCAL max_parallel_workers_per_gather TO DEFAULT"
-            )
+        before = saved()[0][: len(_PROBING)]
+        if conn.info.get(SHARED_READ):  # read with the pipeline's last results, if there is one
+            given_back = run(_UNPROBE, before)
+            if send is None:
+                given_back()
 
     def fields_text(self, prefix: str) -> str:
         # Kept as text when written (migration 0007): jsonb's output was most of the cost of a row.
@@ -830,6 +851,18 @@ class PostgresDialect(SqlDialect):
         # Typed: psycopg cannot tell the type of a list of nothing but None.
         elements = "unnest(CAST(%b AS uuid[])) WITH ORDINALITY AS u(value, ordinality)"
         return f"(SELECT value, ordinality - 1 AS key FROM {elements} WHERE value IS NOT NULL) AS {alias}"  # noqa: S608
+
+    def hex_id(self, column: str) -> str:
+        return f"encode(uuid_send({column}), 'hex')"
+
+    def hex_list(self, values: Sequence[str | None]) -> Any:
+        # An array literal, which the server reads in C (uuid_in takes the digits without hyphens).
+        return "{" + ",".join([v or "NULL" for v in values]) + "}"
+
+    def hex_table(self, alias: str, *, sparse: bool = False) -> str:
+        elements = "unnest(CAST(%b AS uuid[])) WITH ORDINALITY AS u(value, ordinality)"
+        kept = " WHERE value IS NOT NULL" if sparse else ""
+        return f"(SELECT value, ordinality - 1 AS key FROM {elements}{kept}) AS {alias}"  # noqa: S608
 
     def in_list(self, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
         items = list(values)
@@ -845,6 +878,16 @@ class PostgresDialect(SqlDialect):
 
     def is_retryable(self, orig: BaseException | None) -> bool:
         return getattr(orig, "sqlstate", None) in _PG_RETRY_STATES
+
+
+#: The planner settings of :meth:`PostgresDialect.probing_indexes`.
+_PROBING = {"enable_hashjoin": "off", "enable_mergejoin": "off", "max_parallel_workers_per_gather": "0"}
+#: Read them and change them, in one statement; set them back.
+_PROBE = "SELECT " + ", ".join(
+    [f"current_setting('{name}')" for name in _PROBING]
+    + [f"set_config('{name}', '{value}', true)" for name, value in _PROBING.items()]
+)
+_UNPROBE = "SELECT " + ", ".join(f"set_config('{name}', %s, true)" for name in _PROBING)
 
 
 def _retry_busy(fn: Any, attempts: int = 50) -> Any:

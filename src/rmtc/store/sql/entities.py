@@ -31,10 +31,10 @@ _DASHES = (8, 13, 18, 23)
 
 def get_entity(conn: sa.Connection, d: SqlDialect, entity_id: EntityId) -> Entity:
     eid = codec.as_id(entity_id)
-    row = conn.execute(sa.select(*entities.c).where(entities.c.id == eid)).first()
-    if row is None:
+    found = get_entities(conn, d, [eid])
+    if not found:
         raise NotFound(f"no entity {eid}", hint="check the id (`rmtc ls` lists entities)")
-    return codec.row_entity(row)
+    return found[eid]
 
 
 def get_entities(conn: sa.Connection, d: SqlDialect, ids: Iterable[EntityId]) -> dict[EntityId, Entity]:

@@ -204,10 +204,9 @@ def _kinds_ok(plan: _Plan, edge: Any, downstream_kind: Any) -> ColumnElement[boo
 class _Walk:
     """One walk, one level at a time (see the module docstring).
 
-    A frontier travels as three parallel lists: the raw ids (the statement's parameter), their kinds
-    where known (for the legs that start from some kinds only) and their ids. So each entity reached is
-    hashed once, into the set of those seen: PostgreSQL's raw ids are ``uuid.UUID``, whose hash is
-    Python code, and a trace reaches thousands."""
+    A frontier travels as three parallel lists: the ids as 32 hex digits (the statement's parameter,
+    see :meth:`SqlDialect.hex_list`), their kinds where known (for the legs that start from some kinds
+    only) and their ids. Each entity reached is hashed once, as text, into the set of those seen."""
 
     def __init__(self, conn: sa.Connection, d: SqlDialect, plan: _Plan):
         self.conn = conn
@@ -219,18 +218,20 @@ class _Walk:
 
     def run(self, starts: list[EntityId]) -> list[WalkStep]:
         plan, d = self.plan, self.d
-        by_raw = {d.raw_id(s): s for s in starts}
+        by_raw = {codec.hex_of(s): s for s in starts}
         seen = set(by_raw)
-        kinds: dict[Any, str | None] = dict.fromkeys(seen)
-        if plan.project is not None:
-            kinds = self._in_project(list(seen))
-        frontier = _Frontier(list(kinds), list(kinds.values()), [by_raw[r] for r in kinds])
         out: list[WalkStep] = []
-        if not frontier.raw or not self.legs:
+        if not self.legs:
             return out
         # Each level is sent before the one before it is decoded, so the server computes it meanwhile
         # (on PostgreSQL; see SqlDialect.pipeline).
-        with d.probing_indexes(self.conn), d.pipeline(self.conn) as send:
+        with d.pipeline(self.conn) as send, d.probing_indexes(self.conn, send):
+            kinds: dict[Any, str | None] = dict.fromkeys(seen)
+            if plan.project is not None:
+                kinds = self._in_project(send, list(seen))
+            frontier = _Frontier(list(kinds), list(kinds.values()), [by_raw[r] for r in kinds])
+            if not frontier.raw:
+                return out
             depth, pending = 1, self._send(send, frontier)
             kind_at = self.kind_at
             while pending:
@@ -246,10 +247,11 @@ class _Walk:
                 depth += 1
         return out
 
-    def _in_project(self, ids: list[Any]) -> dict[Any, str | None]:
+    def _in_project(self, send: Send, ids: list[str]) -> dict[Any, str | None]:
         """Those of ``ids`` that are entities of the walk's project, with their kinds."""
-        sql = f"SELECT id, project, kind FROM entities WHERE {self.d.raw_in('id')}"  # noqa: S608 - fixed
-        rows = self.conn.exec_driver_sql(sql, (self.d.raw_list(ids),)).all()
+        d = self.d
+        sql = f"SELECT {d.hex_id('e.id')}, e.project, e.kind FROM {d.hex_table('j')} CROSS JOIN entities e"  # noqa: S608
+        rows = send(f"{sql} WHERE e.id = j.value", (d.hex_list(ids),))()
         inside = {rid: kind for rid, project, kind in rows if project == self.plan.project}
         return {i: inside[i] for i in ids if i in inside}
 
@@ -257,21 +259,21 @@ class _Walk:
         """The level statements from ``frontier`` (one per chunk of it), sent: each chunk's first
         position, packed as in a first edge, and the function that gives its rows."""
         tail = () if self.plan.project is None else (self.plan.project,)
-        raw_list, raw, kinds = self.d.raw_list, frontier.raw, frontier.kinds
+        hex_list, raw, kinds = self.d.hex_list, frontier.raw, frontier.kinds
         pending = []
         for start in range(0, len(raw), _CHUNK):
             chunk = raw[start : start + _CHUNK]
             params = []
             for leg in self.legs:
                 if leg.near_kinds is None:
-                    params.append(raw_list(chunk))
+                    params.append(hex_list(chunk))
                 else:  # None in their places, so positions still order the first edges
                     near = leg.near_kinds
                     chunk_kinds = kinds[start : start + _CHUNK]
                     kept = [
                         i if k is None or k in near else None for i, k in zip(chunk, chunk_kinds, strict=True)
                     ]
-                    params.append(raw_list(kept))
+                    params.append(hex_list(kept))
             pending.append((start * _SEQ_SPAN, send(self.level_sql, (*params, *tail))))
         return pending
 
@@ -330,10 +332,10 @@ class _Walk:
 
 @dataclass(slots=True)
 class _Frontier:
-    """The entities a level starts from, in order: raw ids, kinds (``None`` where not known; empty
+    """The entities a level starts from, in order: ids as hex digits, kinds (``None`` where not known; empty
     when no leg needs them) and ids (filled as the level before is decoded)."""
 
-    raw: list[Any]
+    raw: list[str]
     kinds: list[str | None]
     ids: list[EntityId]
 
@@ -364,7 +366,7 @@ def _level_sql(d: SqlDialect, plan: _Plan) -> _Level:
             joins = " CROSS JOIN entities k"
             conditions += [f"k.id = {near if plan.up else far}", kinds]
         where = " AND ".join(c for c in conditions if c)
-        frontier = d.raw_table("j", sparse=leg.near_kinds is not None)
+        frontier = d.hex_table("j", sparse=leg.near_kinds is not None)
         branches.append(
             f"SELECT {far} AS far, j.key * {_SEQ_SPAN} + e.seq AS first "  # noqa: S608 - schema names
             f"FROM {frontier} CROSS JOIN edges e{joins} WHERE {where}"
@@ -391,7 +393,7 @@ def _level_sql(d: SqlDialect, plan: _Plan) -> _Level:
         if plan.project is not None:
             where += f" AND f.project = {d.placeholder}"
     sql = (
-        f"SELECT g.far, g.first, x.relation, {attrs}, x.created_at, x.created_by{columns} "  # noqa: S608
+        f"SELECT {d.hex_id('g.far')}, g.first, x.relation, {attrs}, x.created_at, x.created_by{columns} "  # noqa: S608
         f"FROM ({grouped}) AS g{joins} WHERE {where}"
     )
     return _Level(sql, tuple(legs), kind_at)
