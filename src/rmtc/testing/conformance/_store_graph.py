@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -316,6 +317,31 @@ class GraphCases(StoreCases):
         assert ids(store.walk([beyond.id], "down", project="show")) == set()
         assert store.walk([foreign.id], "up", project="show") == []
         assert ids(store.walk([foreign.id], "up", project="other")) == set()
+
+    def test_when_some_starts_are_in_another_project_then_the_walk_goes_on_from_the_others(
+        self, store: MetadataStore, m: Maker
+    ) -> None:
+        # The first level checks the starts itself (their project, and their kind for member_of):
+        # a start it drops must change nothing else, the order of the steps included.
+        a, b, p = m.asset(project="show"), m.asset(project="show"), m.party(project="show")
+        dv, foreign = m.version(project="show"), m.asset(project="other")
+        edges = (
+            Edge(a.id, R.MEMBER_OF, dv.id),
+            Edge(b.id, R.MEMBER_OF, dv.id),
+            Edge(a.id, R.DEPICTS, p.id),
+            Edge(foreign.id, R.DEPICTS, p.id),
+            Edge(foreign.id, R.MEMBER_OF, dv.id),
+        )
+        write(store, a, b, p, dv, foreign, edges=edges)
+
+        def steps(start: list[Any], way: str) -> list[tuple[Any, int, Any]]:
+            return [(s.entity, s.depth, s.via) for s in store.walk(start, way, project="show", entities=True)]
+
+        assert steps([foreign.id, dv.id, a.id], "up") == steps([dv.id, a.id], "up")
+        assert {e for e, _, _ in steps([dv.id, a.id], "up")} == {b.id, p.id}
+        assert steps([foreign.id, p.id], "down") == steps([p.id], "down")
+        assert {e for e, _, _ in steps([p.id], "down")} == {a.id, dv.id}
+        assert steps([foreign.id], "up") == steps([foreign.id], "down") == []
 
     def test_when_entities_are_asked_then_each_step_carries_its_entity_and_nothing_else_changes(
         self, store: MetadataStore, m: Maker
