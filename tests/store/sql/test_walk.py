@@ -113,4 +113,6 @@ def test_ids_sent_as_hex_digits_come_back_as_the_same_digits_in_place(store: Any
     with store.database.read() as conn:
         rows = [tuple(r) for r in _rows(conn, sql, (d.hex_list(sent),))]
     assert rows == [(0, digits[0]), (2, digits[2])] if sparse else [(0, digits[2]), (1, digits[0])]
+    with store.database.read() as conn:
+        assert _rows(conn, sql, (d.hex_list([None] if sparse else []),)) == []
     assert all(codec.uuid_of(h) == a.id for h, a in zip(digits, written, strict=True))

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from rmtc.errors import Conflict, InvalidInput, RmtcError, StoreError
-from rmtc.store.sql.dialect import SHARED_READ, SqlDialect, SqliteDialect, dumps, for_engine
+from rmtc.store.sql.dialect import SHARED_READ, PostgresDialect, SqlDialect, SqliteDialect, dumps, for_engine
 
 T = TypeVar("T")
 
@@ -217,9 +217,15 @@ def refuse_network_filesystem(path: Path) -> None:
 
 
 def postgres_engine(url: sa.URL) -> sa.Engine:
-    return sa.create_engine(
+    engine = sa.create_engine(
         url,
         json_serializer=dumps,
         pool_pre_ping=True,
         connect_args={"connect_timeout": 10, "options": "-c timezone=UTC", "application_name": "rmtc"},
     )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        PostgresDialect.configure(dbapi_conn)
+
+    return engine
