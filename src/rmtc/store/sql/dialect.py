@@ -344,9 +344,9 @@ class SqlDialect(abc.ABC):
         of elements left out (which keep the others' positions)."""
 
     # A walk keeps the ids it reaches as text of 32 hex digits on both backends (what SQLite stores):
-    # it only hashes them, sends them back as the next level's list and makes ids of some, and text
-    # does all three in C, where PostgreSQL's ``uuid.UUID`` is hashed and sent element by element in
-    # Python (several milliseconds of a thousand-entity trace).
+    # it mostly hashes them and sends them back as the next level's list, and text is hashed in C and
+    # packed into that list in C (PostgreSQL: :class:`UuidArray`), where PostgreSQL's ``uuid.UUID`` was
+    # hashed in Python and dumped element by element (several milliseconds of a thousand-entity trace).
     def hex_id(self, column: str) -> str:
         """SQL text: the id ``column`` as 32 lowercase hex digits."""
         return column

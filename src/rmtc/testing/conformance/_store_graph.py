@@ -321,8 +321,8 @@ class GraphCases(StoreCases):
     def test_when_some_starts_are_in_another_project_then_the_walk_goes_on_from_the_others(
         self, store: MetadataStore, m: Maker
     ) -> None:
-        # The first level checks the starts itself (their project, and their kind for member_of):
-        # a start it drops must change nothing else, the order of the steps included.
+        # A start outside the project is dropped before the first level: it must change nothing
+        # else, the order of the steps included.
         a, b, p = m.asset(project="show"), m.asset(project="show"), m.party(project="show")
         dv, foreign = m.version(project="show"), m.asset(project="other")
         edges = (
