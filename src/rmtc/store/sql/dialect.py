@@ -338,10 +338,9 @@ class SqlDialect(abc.ABC):
         return codec.raw_json(f"{prefix}fields")
 
     @abc.abstractmethod
-    def raw_table(self, alias: str, *, sparse: bool = False) -> str:
+    def raw_table(self, alias: str) -> str:
         """SQL text: a table ``alias`` of the one list parameter's elements, ``value``, with their
-        0-based position in the list, ``key``. A ``sparse`` list of ids holds ``None`` in the places
-        of elements left out (which keep the others' positions)."""
+        0-based position in the list, ``key``."""
 
     # A walk keeps the ids it reaches as text of 32 hex digits on both backends (what SQLite stores):
     # it mostly hashes them and sends them back as the next level's list, and text is hashed in C and
@@ -357,8 +356,10 @@ class SqlDialect(abc.ABC):
         return self.raw_list(values)
 
     def hex_table(self, alias: str, *, sparse: bool = False) -> str:
-        """:meth:`raw_table` of a :meth:`hex_list`: ``value`` is the id (a column's type)."""
-        return self.raw_table(alias, sparse=sparse)
+        """:meth:`raw_table` of a :meth:`hex_list`: ``value`` is the id (a column's type). A
+        ``sparse`` list holds ``None`` in the places of ids left out, which keep the others'
+        positions and match nothing."""
+        return self.raw_table(alias)  # SQLite: a JSON null is an SQL NULL, which no id equals
 
     @contextlib.contextmanager
     def probing_indexes(self, conn: sa.Connection, send: Send | None = None) -> Iterator[None]:
@@ -513,8 +514,7 @@ class SqliteDialect(SqlDialect):
     def raw_list(self, values: Iterable[Any]) -> Any:
         return json.dumps(list(values))
 
-    def raw_table(self, alias: str, *, sparse: bool = False) -> str:
-        # A JSON null is an SQL NULL, which no id equals.
+    def raw_table(self, alias: str) -> str:
         return f"json_each(?) AS {alias}"
 
     def is_retryable(self, orig: BaseException | None) -> bool:
@@ -851,13 +851,8 @@ class PostgresDialect(SqlDialect):
         # Kept as text when written (migration 0007): jsonb's output was most of the cost of a row.
         return f"{prefix}fields_text"
 
-    def raw_table(self, alias: str, *, sparse: bool = False) -> str:
-        if not sparse:
-            elements = "unnest(%b) WITH ORDINALITY AS u(value, ordinality)"
-            return f"(SELECT value, ordinality - 1 AS key FROM {elements}) AS {alias}"  # noqa: S608 - no input
-        # Typed: psycopg cannot tell the type of a list of nothing but None.
-        elements = "unnest(CAST(%b AS uuid[])) WITH ORDINALITY AS u(value, ordinality)"
-        return f"(SELECT value, ordinality - 1 AS key FROM {elements} WHERE value IS NOT NULL) AS {alias}"  # noqa: S608
+    def raw_table(self, alias: str) -> str:
+        return _pg_unnested(alias)
 
     def hex_id(self, column: str) -> str:
         return f"encode(uuid_send({column}), 'hex')"
@@ -866,9 +861,8 @@ class PostgresDialect(SqlDialect):
         return UuidArray.of(values)
 
     def hex_table(self, alias: str, *, sparse: bool = False) -> str:
-        elements = "unnest(%b) WITH ORDINALITY AS u(value, ordinality)"
-        kept = " WHERE value IS NOT NULL" if sparse else ""
-        return f"(SELECT value, ordinality - 1 AS key FROM {elements}{kept}) AS {alias}"  # noqa: S608
+        # A UuidArray is typed uuid[] even when it holds nothing but NULLs.
+        return _pg_unnested(alias, " WHERE value IS NOT NULL" if sparse else "")
 
     def in_list(self, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
         items = list(values)
@@ -884,6 +878,13 @@ class PostgresDialect(SqlDialect):
 
     def is_retryable(self, orig: BaseException | None) -> bool:
         return getattr(orig, "sqlstate", None) in _PG_RETRY_STATES
+
+
+def _pg_unnested(alias: str, where: str = "") -> str:
+    """:meth:`PostgresDialect.raw_table`: the list parameter's elements with their 0-based positions
+    (``where``: a condition on ``value``)."""
+    elements = "unnest(%b) WITH ORDINALITY AS u(value, ordinality)"
+    return f"(SELECT value, ordinality - 1 AS key FROM {elements}{where}) AS {alias}"  # noqa: S608 - no input
 
 
 #: The planner settings of :meth:`PostgresDialect.probing_indexes`.
