@@ -226,9 +226,9 @@ class _Walk:
         # Each level is sent before the one before it is decoded, so the server computes it meanwhile
         # (on PostgreSQL; see SqlDialect.pipeline).
         with d.pipeline(self.conn) as send, d.probing_indexes(self.conn, send):
-            kinds: dict[Any, str | None] = dict.fromkeys(seen)
+            kinds: dict[Any, str | None] = dict.fromkeys(by_raw)  # in the order given
             if plan.project is not None:
-                kinds = self._in_project(send, list(seen))
+                kinds = self._in_project(send, list(by_raw))
             frontier = _Frontier(list(kinds), list(kinds.values()), [by_raw[r] for r in kinds])
             if not frontier.raw:
                 return out
